@@ -24,6 +24,10 @@ export const LOG_INFO: u32 = 2;
 export const LOG_DEBUG: u32 = 3;
 export const SYS_SENSOR_TEMPERATURE: u32 = 0;
 export const SYS_SENSOR_HALL: u32 = 1;
+export const RESET_POWER_ON: u32 = 0;
+export const RESET_TRAP: u32 = 1;
+export const RESET_WATCHDOG: u32 = 2;
+export const RESET_REMOTE: u32 = 3;
 export const PULSE_LEVEL_BIT: u32 = 2147483648;
 export const CONTROL_MAX: u32 = 256;
 
@@ -136,6 +140,11 @@ export declare function board_name(out: usize, max: u32): i32;
 // @ts-ignore: decorator
 @external("iotfw", "app_hash")
 export declare function app_hash(out: usize): i32;
+
+/** Why this module instance was started, and how often it has been restarted: bits 0..7 the reason (RESET_POWER_ON, RESET_TRAP: the module trapped, RESET_WATCHDOG: tick overran its budget, RESET_REMOTE: a deploy or a remote restart), bits 8..31 the number of restarts since power-on (ESP32: esp_reset_reason() and an RTC counter). */
+// @ts-ignore: decorator
+@external("iotfw", "reset_info")
+export declare function reset_info(): u32;
 
 /** Called by the module on an unrecoverable error (AssemblyScript's abort, UTF-16 strings with a length prefix at ptr - 4). The runtime logs it and traps; the watchdog resets the module. */
 // @ts-ignore: decorator

@@ -30,6 +30,10 @@
 #define IOTFW_LOG_DEBUG 3u
 #define IOTFW_SYS_SENSOR_TEMPERATURE 0u
 #define IOTFW_SYS_SENSOR_HALL 1u
+#define IOTFW_RESET_POWER_ON 0u
+#define IOTFW_RESET_TRAP 1u
+#define IOTFW_RESET_WATCHDOG 2u
+#define IOTFW_RESET_REMOTE 3u
 #define IOTFW_PULSE_LEVEL_BIT 2147483648u
 #define IOTFW_CONTROL_MAX 256u
 
@@ -79,13 +83,15 @@ uint32_t iotfw_hal_device_id(void);
 int32_t iotfw_hal_board_name(uint8_t *out, uint32_t max);
 /* The SHA-256 of the running module (32 bytes at out), as checked by the runtime against the Wasm partition header. Returns 32, or ERR_UNSUPPORTED. */
 int32_t iotfw_hal_app_hash(uint8_t *out);
+/* Why this module instance was started, and how often it has been restarted: bits 0..7 the reason (RESET_POWER_ON, RESET_TRAP: the module trapped, RESET_WATCHDOG: tick overran its budget, RESET_REMOTE: a deploy or a remote restart), bits 8..31 the number of restarts since power-on (ESP32: esp_reset_reason() and an RTC counter). */
+uint32_t iotfw_hal_reset_info(void);
 /* Called by the module on an unrecoverable error (AssemblyScript's abort, UTF-16 strings with a length prefix at ptr - 4). The runtime logs it and traps; the watchdog resets the module. */
 void iotfw_hal_panic(uint8_t *message, uint8_t *file, uint32_t line, uint32_t column);
 
 /* The link table: module, name, Wasm3 signature (result(params): i i32, F f64, * pointer, v void). */
 typedef struct { const char *module; const char *name; const char *signature; } iotfw_hal_import_t;
 
-#define IOTFW_HAL_IMPORT_COUNT 23u
+#define IOTFW_HAL_IMPORT_COUNT 24u
 static const iotfw_hal_import_t IOTFW_HAL_IMPORTS[IOTFW_HAL_IMPORT_COUNT] = {
   { IOTFW_HAL_MODULE, "time_ms", "i()" },
   { IOTFW_HAL_MODULE, "time_us", "i()" },
@@ -109,6 +115,7 @@ static const iotfw_hal_import_t IOTFW_HAL_IMPORTS[IOTFW_HAL_IMPORT_COUNT] = {
   { IOTFW_HAL_MODULE, "device_id", "i()" },
   { IOTFW_HAL_MODULE, "board_name", "i(*i)" },
   { IOTFW_HAL_MODULE, "app_hash", "i(*)" },
+  { IOTFW_HAL_MODULE, "reset_info", "i()" },
   { IOTFW_HAL_MODULE, "panic", "v(**ii)" },
 };
 

@@ -28,6 +28,10 @@ export const HalConst = {
   LOG_DEBUG: 3,
   SYS_SENSOR_TEMPERATURE: 0,
   SYS_SENSOR_HALL: 1,
+  RESET_POWER_ON: 0,
+  RESET_TRAP: 1,
+  RESET_WATCHDOG: 2,
+  RESET_REMOTE: 3,
   PULSE_LEVEL_BIT: 2147483648,
   CONTROL_MAX: 256,
 } as const;
@@ -78,11 +82,13 @@ export interface HalImports {
   board_name(out: number, max: number): number;
   /** The SHA-256 of the running module (32 bytes at out), as checked by the runtime against the Wasm partition header. Returns 32, or ERR_UNSUPPORTED. */
   app_hash(out: number): number;
+  /** Why this module instance was started, and how often it has been restarted: bits 0..7 the reason (RESET_POWER_ON, RESET_TRAP: the module trapped, RESET_WATCHDOG: tick overran its budget, RESET_REMOTE: a deploy or a remote restart), bits 8..31 the number of restarts since power-on (ESP32: esp_reset_reason() and an RTC counter). */
+  reset_info(): number;
   /** Called by the module on an unrecoverable error (AssemblyScript's abort, UTF-16 strings with a length prefix at ptr - 4). The runtime logs it and traps; the watchdog resets the module. */
   panic(message: number, file: number, line: number, column: number): void;
 }
 
-export const HAL_IMPORT_NAMES = ["time_ms", "time_us", "gpio_mode", "gpio_read", "gpio_write", "gpio_watch", "gpio_edges", "adc_read", "sys_sensor_read", "i2c_setup", "i2c_write", "i2c_read", "i2c_write_read", "pulse_out", "pulse_in", "pulse_train", "pwm_read", "frame_out", "log", "device_id", "board_name", "app_hash", "panic"] as const;
+export const HAL_IMPORT_NAMES = ["time_ms", "time_us", "gpio_mode", "gpio_read", "gpio_write", "gpio_watch", "gpio_edges", "adc_read", "sys_sensor_read", "i2c_setup", "i2c_write", "i2c_read", "i2c_write_read", "pulse_out", "pulse_in", "pulse_train", "pwm_read", "frame_out", "log", "device_id", "board_name", "app_hash", "reset_info", "panic"] as const;
 
 /** What every iotfw module exports. */
 export interface AppExports {

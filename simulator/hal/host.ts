@@ -24,6 +24,8 @@ export interface HalHostOptions {
   /** One encoded frame (docs/protocol.md) left the device. The bytes are a copy the callee may keep. */
   onFrame(frame: Uint8Array): void;
   onLog?(level: number, text: string): void;
+  /** Reason and count for reset_info (bits 0..7 reason, 8..31 restarts); 0 = power-on. */
+  resetInfo?: number;
   /** The module called panic (AssemblyScript abort): the host traps right after. */
   onPanic?(message: string): void;
 }
@@ -219,6 +221,7 @@ export class HalHost implements HalImports {
     this.view().set(this.options.appHash.subarray(0, 32), out);
     return 32;
   }
+  reset_info(): number { return (this.options.resetInfo ?? 0) >>> 0; }
   panic(message: number, file: number, line: number, column: number): void {
     const text = `${this.readAsString(message) ?? "abort"} at ${this.readAsString(file) ?? "?"}:${line}:${column}`;
     this.options.onPanic?.(text);
