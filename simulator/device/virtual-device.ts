@@ -1,0 +1,136 @@
+// One virtual device: its own instance of the (fuel-instrumented) app module, its own HAL over its own
+// bus models, its own id and clock. It runs init, then tick after tick at the times the module asks for,
+// and plays the runtime's watchdog: a trap or an overrun tick restarts the module (counted, and visible
+// to the module through reset_info) while the rest of the fleet goes on.
+import { HalConst, type AppExports } from "../hal/abi.generated.js";
+import type { DeviceWiring } from "../hal/buses.js";
+import { HalHost, ModulePanic, VirtualClock } from "../hal/host.js";
+import { FUEL_EXPORT } from "./fuel.js";
+
+export interface VirtualDeviceOptions {
+  id: number;
+  board: string;
+  /** SHA-256 of the app module as built (what the runtime would verify). */
+  appHash: Uint8Array;
+  /** The app compiled for the simulator: instrumented with instrumentFuel(). */
+  module: WebAssembly.Module;
+  wiring: DeviceWiring;
+  /** Loop iterations one init or tick may take before the watchdog resets the module. */
+  fuelPerCall: number;
+  onFrame(frame: Uint8Array, device: VirtualDevice): void;
+  onLog?(level: number, text: string, device: VirtualDevice): void;
+  /** A reset happened (after the module was restarted). */
+  onReset?(reason: number, detail: string, device: VirtualDevice): void;
+}
+
+/** The process cannot give this device a Wasm memory (each takes several memory mappings; Linux's
+ *  default vm.max_map_count of 65530 caps a Node process at roughly 13,000). Not a device fault: the
+ *  fleet must be sharded over more processes. */
+export class WasmMemoryExhausted extends Error {}
+
+/** After this many restarts in a row without one good tick, the device waits this long before booting again. */
+const BOOT_LOOP_BACKOFF_MS = 1_000;
+
+export class VirtualDevice {
+  readonly clock = new VirtualClock();
+  /** Device time (ms) of the next tick. */
+  nextTickMs = 0;
+  resets = 0;
+  lastResetReason: number = HalConst.RESET_POWER_ON;
+  lastResetDetail = "";
+  private readonly host: HalHost;
+  private exports!: AppExports;
+  private fuel!: WebAssembly.Global;
+  private booted = false;
+  private failuresInARow = 0;
+
+  constructor(readonly options: VirtualDeviceOptions) {
+    this.host = new HalHost({
+      deviceId: options.id,
+      board: options.board,
+      appHash: options.appHash,
+      clock: this.clock,
+      wiring: options.wiring,
+      resetInfo: 0,
+      onFrame: (frame) => options.onFrame(frame, this),
+      onLog: options.onLog ? (level, text) => options.onLog!(level, text, this) : undefined,
+    });
+  }
+
+  get id(): number { return this.options.id; }
+
+  /** Power on at device time atMs: instantiate, run init; the first tick is due right away. */
+  boot(atMs: number): void {
+    this.clock.setMs(atMs);
+    this.nextTickMs = atMs;
+    this.instantiate();
+  }
+
+  /** Run the tick that is due (nextTickMs) and schedule the next one. Never throws. */
+  runTick(): void {
+    this.clock.setMs(this.nextTickMs);
+    if (!this.booted) { this.instantiate(); return; }
+    this.fuel.value = this.options.fuelPerCall;
+    let delay: number;
+    try {
+      delay = this.exports.tick(this.clock.ms >>> 0) >>> 0;
+    } catch (err) {
+      this.reset(err);
+      return;
+    }
+    this.failuresInARow = 0;
+    // The delay counts from when tick returned (a HAL call may have taken device time); at least 1 ms.
+    this.nextTickMs = this.clock.ms + Math.max(1, delay);
+  }
+
+  /** Deliver a downlink frame to the module (control_buffer + control). Returns the module's status,
+   *  or null when the module trapped (it is reset). */
+  control(frame: Uint8Array): number | null {
+    if (!this.booted) return null;
+    if (frame.length > HalConst.CONTROL_MAX) return -4;
+    const at = this.exports.control_buffer();
+    new Uint8Array(this.exports.memory.buffer, at, frame.length).set(frame);
+    this.fuel.value = this.options.fuelPerCall;
+    try {
+      const status = this.exports.control(frame.length);
+      // A control may change the schedule (wake, set-rate): tick again now so the module re-plans.
+      this.nextTickMs = Math.min(this.nextTickMs, this.clock.ms + 1);
+      return status;
+    } catch (err) {
+      this.reset(err);
+      return null;
+    }
+  }
+
+  private instantiate(): void {
+    this.booted = false;
+    this.host.options.resetInfo = (this.resets << 8) | (this.resets ? this.lastResetReason : HalConst.RESET_POWER_ON);
+    try {
+      const instance = new WebAssembly.Instance(this.options.module, this.host.imports());
+      this.exports = instance.exports as unknown as AppExports;
+      this.fuel = instance.exports[FUEL_EXPORT] as WebAssembly.Global;
+      this.host.bind(this.exports.memory);
+      this.fuel.value = this.options.fuelPerCall;
+      this.exports.init();
+      this.booted = true;
+      this.nextTickMs = this.clock.ms;
+    } catch (err) {
+      if (err instanceof RangeError && /out of memory|cannot allocate/i.test(err.message)) {
+        throw new WasmMemoryExhausted(`device ${this.id}: ${err.message}`);
+      }
+      this.reset(err);
+    }
+  }
+
+  private reset(err: unknown): void {
+    const watchdog = this.fuel !== undefined && this.fuel.value === 0;
+    this.lastResetReason = watchdog ? HalConst.RESET_WATCHDOG : HalConst.RESET_TRAP;
+    this.lastResetDetail = watchdog ? "tick exceeded its budget" : err instanceof ModulePanic || err instanceof Error ? err.message : String(err);
+    this.resets++;
+    this.failuresInARow++;
+    this.booted = false;
+    // Restart at once, like a runtime would; a device stuck in a boot loop backs off.
+    this.nextTickMs = this.clock.ms + (this.failuresInARow > 3 ? BOOT_LOOP_BACKOFF_MS : 1);
+    this.options.onReset?.(this.lastResetReason, this.lastResetDetail, this);
+  }
+}

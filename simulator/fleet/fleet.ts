@@ -1,0 +1,116 @@
+// The fleet: N virtual devices running the same app module, split over shards (this process, or child
+// processes: one per core, more when a process would exceed its Wasm-memory budget), advanced slice by
+// slice through virtual time. The frames of each slice are merged by (tick time, device id), so the same
+// seed gives the same frames, byte for byte, whatever the number of shards.
+import { availableParallelism } from "node:os";
+import { instrumentFuel } from "../device/fuel.js";
+import { mergeBatches, type FrameBatch } from "./frame-batch.js";
+import { childProcessShard, inProcessShard, type ShardHandle, type ShardReply, type ShardReset } from "./shard-host.js";
+import type { FleetWiringSpec } from "./wiring.js";
+
+/** Devices one process takes at most: under the ~13,000 Wasm memories a Node process can map. */
+export const DEFAULT_DEVICES_PER_PROCESS = 10_000;
+/** Loop iterations an init, tick or control may run before the watchdog resets the module. */
+export const DEFAULT_FUEL_PER_CALL = 2_000_000;
+
+export interface FleetOptions {
+  binary: Uint8Array;
+  appHash: Uint8Array;
+  board: string;
+  devices: number;
+  firstDeviceId?: number;
+  /** Number of shards; 0 = choose (one per core, enough to respect devicesPerProcess). */
+  workers?: number;
+  /** Run a single shard in this process instead of a child process (tests, tiny fleets). */
+  inProcess?: boolean;
+  devicesPerProcess?: number;
+  fuelPerCall?: number;
+  wiring: FleetWiringSpec;
+  startMs?: number;
+}
+
+export interface SliceResult {
+  batch: FrameBatch;
+  resets: ShardReset[];
+  ticks: number;
+}
+
+export class FleetError extends Error {}
+
+export class Fleet {
+  private constructor(
+    private readonly shards: ShardHandle[],
+    private readonly shardOf: (deviceId: number) => number,
+    readonly deviceIds: number[],
+  ) {}
+
+  get shardCount(): number { return this.shards.length; }
+
+  static async start(options: FleetOptions): Promise<Fleet> {
+    const perProcess = options.devicesPerProcess ?? DEFAULT_DEVICES_PER_PROCESS;
+    const needed = Math.ceil(options.devices / perProcess);
+    const workers = Math.max(needed, options.workers || Math.min(availableParallelism(), Math.max(1, Math.ceil(options.devices / 16))));
+    if (options.inProcess && workers > 1) {
+      throw new FleetError(`${options.devices} devices need ${workers} processes (at most ${perProcess} Wasm memories each); in-process mode holds one`);
+    }
+    const first = options.firstDeviceId ?? 1;
+    const ids = Array.from({ length: options.devices }, (_, i) => first + i);
+    const binary = await instrumentFuel(options.binary);
+    // Contiguous ranges: shard k holds ids [k*size, (k+1)*size).
+    const size = Math.ceil(ids.length / workers);
+    const shards: ShardHandle[] = [];
+    const starts: Promise<ShardReply>[] = [];
+    for (let k = 0; k < workers; k++) {
+      const part = ids.slice(k * size, (k + 1) * size);
+      if (part.length === 0) break;
+      const handle = options.inProcess ? inProcessShard() : childProcessShard();
+      shards.push(handle);
+      starts.push(handle.request({
+        op: "start",
+        spec: {
+          board: options.board, appHash: options.appHash, binary, deviceIds: part,
+          fuelPerCall: options.fuelPerCall ?? DEFAULT_FUEL_PER_CALL, wiring: options.wiring,
+          bootAtMs: options.startMs ?? 0,
+        },
+      }));
+    }
+    const replies = await Promise.allSettled(starts);
+    const failure = replies.find((r) => r.status === "rejected" || r.value.op === "error");
+    if (failure) {
+      await Promise.all(shards.map((s) => s.close()));
+      const why = failure.status === "rejected" ? String(failure.reason) : (failure.value as { message: string }).message;
+      throw new FleetError(`could not start the fleet: ${why}`);
+    }
+    return new Fleet(shards, (id) => Math.floor((id - first) / size), ids);
+  }
+
+  /** Advance every device to endMs (exclusive); the merged frames of that slice. */
+  async runUntil(endMs: number): Promise<SliceResult> {
+    const replies = await Promise.all(this.shards.map((s) => s.request({ op: "run", endMs })));
+    const batches: FrameBatch[] = [];
+    const resets: ShardReset[] = [];
+    let ticks = 0;
+    for (const r of replies) {
+      if (r.op === "error") throw new FleetError(r.message);
+      if (r.op !== "slice") throw new FleetError(`unexpected shard reply ${r.op}`);
+      batches.push(r.result.batch);
+      resets.push(...r.result.resets);
+      ticks += r.result.ticks;
+    }
+    return { batch: mergeBatches(batches), resets, ticks };
+  }
+
+  /** Deliver a downlink frame to a device at device time atMs; the frames it answered with. */
+  async control(deviceId: number, frame: Uint8Array, atMs: number): Promise<{ status: number | null; batch: FrameBatch }> {
+    const k = this.shardOf(deviceId);
+    if (k < 0 || k >= this.shards.length || !this.deviceIds.includes(deviceId)) throw new FleetError(`no device ${deviceId} in this fleet`);
+    const r = await this.shards[k].request({ op: "control", device: deviceId, frame, atMs });
+    if (r.op === "error") throw new FleetError(r.message);
+    if (r.op !== "control") throw new FleetError(`unexpected shard reply ${r.op}`);
+    return { status: r.status, batch: r.batch };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.close()));
+  }
+}

@@ -1,0 +1,126 @@
+// What runs a shard: in this process (small fleets, tests) or in a child process (a fleet is sharded
+// over processes because one Node process holds only ~13,000 Wasm memories: each takes several memory
+// mappings and Linux's default vm.max_map_count is 65530; worker threads share the process, so they
+// would not help). Both speak the same small request/reply protocol (ShardRequest / ShardReply).
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Shard } from "./shard.js";
+import type { FrameBatch } from "./frame-batch.js";
+import { createDeviceFactory, type FleetWiringSpec } from "./wiring.js";
+
+export interface ShardSpec {
+  board: string;
+  appHash: Uint8Array;
+  /** Fuel-instrumented module bytes. */
+  binary: Uint8Array;
+  deviceIds: number[];
+  fuelPerCall: number;
+  wiring: FleetWiringSpec;
+  bootAtMs: number;
+}
+
+export interface ShardReset { device: number; reason: number; detail: string; atMs: number }
+export interface ShardSliceResult {
+  batch: FrameBatch;
+  resets: ShardReset[];
+  ticks: number;
+}
+
+export type ShardRequest =
+  | { op: "start"; spec: ShardSpec }
+  | { op: "run"; endMs: number }
+  | { op: "control"; device: number; frame: Uint8Array; atMs: number }
+  | { op: "stop" };
+
+export type ShardReply =
+  | { op: "started"; devices: number }
+  | { op: "slice"; result: ShardSliceResult }
+  | { op: "control"; status: number | null; batch: FrameBatch }
+  | { op: "error"; message: string };
+
+/** Handles requests against a Shard; used in-process and by shard-process.ts. */
+export class ShardServer {
+  private shard?: Shard;
+  private ticksBefore = 0;
+
+  handle(req: ShardRequest): ShardReply {
+    try {
+      switch (req.op) {
+        case "start": {
+          const module = new WebAssembly.Module(req.spec.binary as Uint8Array<ArrayBuffer>);
+          this.shard = new Shard({
+            board: req.spec.board,
+            appHash: req.spec.appHash,
+            module,
+            deviceIds: req.spec.deviceIds,
+            fuelPerCall: req.spec.fuelPerCall,
+            factory: createDeviceFactory(req.spec.wiring),
+          });
+          this.shard.boot(req.spec.bootAtMs);
+          return { op: "started", devices: req.spec.deviceIds.length };
+        }
+        case "run": {
+          const shard = this.need();
+          const batch = shard.runUntil(req.endMs);
+          const ticks = shard.counters.ticks - this.ticksBefore;
+          this.ticksBefore = shard.counters.ticks;
+          return { op: "slice", result: { batch, resets: shard.takeResets(), ticks } };
+        }
+        case "control": {
+          const shard = this.need();
+          const status = shard.control(req.device, req.frame, req.atMs);
+          return { op: "control", status, batch: shard.takeFrames() };
+        }
+        case "stop":
+          this.shard = undefined;
+          return { op: "started", devices: 0 };
+      }
+    } catch (err) {
+      return { op: "error", message: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  private need(): Shard {
+    if (!this.shard) throw new Error("shard not started");
+    return this.shard;
+  }
+}
+
+export interface ShardHandle {
+  request(req: ShardRequest): Promise<ShardReply>;
+  close(): Promise<void>;
+}
+
+export function inProcessShard(): ShardHandle {
+  const server = new ShardServer();
+  return {
+    request: async (req) => server.handle(req),
+    close: async () => undefined,
+  };
+}
+
+const SHARD_SCRIPT = fileURLToPath(new URL("./shard-process.js", import.meta.url));
+
+/** A shard in a child process (dist/simulator/fleet/shard-process.js). Requests are answered in order. */
+export function childProcessShard(): ShardHandle {
+  const child: ChildProcess = fork(SHARD_SCRIPT, [], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const waiting: Array<{ resolve(r: ShardReply): void; reject(e: Error): void }> = [];
+  let exited: Error | undefined;
+  child.on("message", (msg) => waiting.shift()?.resolve(msg as ShardReply));
+  child.on("exit", (code, signal) => {
+    exited = new Error(`shard process exited (${signal ?? `code ${code}`})`);
+    for (const w of waiting.splice(0)) w.reject(exited);
+  });
+  return {
+    request: (req) => new Promise((resolve, reject) => {
+      if (exited) return reject(exited);
+      waiting.push({ resolve, reject });
+      child.send(req);
+    }),
+    close: () => new Promise((resolve) => {
+      if (exited) return resolve();
+      child.once("exit", () => resolve());
+      child.kill();
+    }),
+  };
+}
