@@ -42,6 +42,8 @@ export class VirtualDevice {
   private exports!: AppExports;
   private fuel!: WebAssembly.Global;
   private booted = false;
+  /** An instance exists that init has not run on yet. */
+  private created = false;
   private failuresInARow = 0;
 
   constructor(readonly options: VirtualDeviceOptions) {
@@ -59,11 +61,12 @@ export class VirtualDevice {
 
   get id(): number { return this.options.id; }
 
-  /** Power on at device time atMs: instantiate, run init; the first tick is due right away. */
+  /** Power on at device time atMs: create the instance now (so a fleet learns at once whether the
+   *  process can hold it); init runs as the device's first scheduled step, at atMs. */
   boot(atMs: number): void {
     this.clock.setMs(atMs);
     this.nextTickMs = atMs;
-    this.instantiate();
+    this.create();
   }
 
   /** Run the tick that is due (nextTickMs) and schedule the next one. Never throws. */
@@ -102,7 +105,8 @@ export class VirtualDevice {
     }
   }
 
-  private instantiate(): void {
+  /** A fresh instance (start function run), not yet initialised. */
+  private create(): boolean {
     this.booted = false;
     this.host.options.resetInfo = (this.resets << 8) | (this.resets ? this.lastResetReason : HalConst.RESET_POWER_ON);
     try {
@@ -110,14 +114,27 @@ export class VirtualDevice {
       this.exports = instance.exports as unknown as AppExports;
       this.fuel = instance.exports[FUEL_EXPORT] as WebAssembly.Global;
       this.host.bind(this.exports.memory);
-      this.fuel.value = this.options.fuelPerCall;
-      this.exports.init();
-      this.booted = true;
-      this.nextTickMs = this.clock.ms;
+      this.created = true;
+      return true;
     } catch (err) {
       if (err instanceof RangeError && /out of memory|cannot allocate/i.test(err.message)) {
         throw new WasmMemoryExhausted(`device ${this.id}: ${err.message}`);
       }
+      this.reset(err);
+      return false;
+    }
+  }
+
+  /** Create the instance if the last one was lost, then run init; the first tick is due at once. */
+  private instantiate(): void {
+    if (!this.created && !this.create()) return;
+    this.created = false; // the next boot needs a fresh instance
+    this.fuel.value = this.options.fuelPerCall;
+    try {
+      this.exports.init();
+      this.booted = true;
+      this.nextTickMs = this.clock.ms;
+    } catch (err) {
       this.reset(err);
     }
   }

@@ -3,7 +3,8 @@
 // mappings and Linux's default vm.max_map_count is 65530; worker threads share the process, so they
 // would not help). Both speak the same small request/reply protocol (ShardRequest / ShardReply).
 import { fork, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { REPO_ROOT } from "../../host/repo-root.js";
 import { Shard } from "./shard.js";
 import type { FrameBatch } from "./frame-batch.js";
 import { createDeviceFactory, type FleetWiringSpec } from "./wiring.js";
@@ -99,7 +100,8 @@ export function inProcessShard(): ShardHandle {
   };
 }
 
-const SHARD_SCRIPT = fileURLToPath(new URL("./shard-process.js", import.meta.url));
+// Always the compiled script (npm run build:host), also when this file runs from source under vitest.
+const SHARD_SCRIPT = join(REPO_ROOT, "dist", "simulator", "fleet", "shard-process.js");
 
 /** A shard in a child process (dist/simulator/fleet/shard-process.js). Requests are answered in order. */
 export function childProcessShard(): ShardHandle {

@@ -62,7 +62,8 @@ export class Shard {
     }
   }
 
-  /** Power every device on at device time atMs (devices boot in id order). */
+  /** Power every device on at device time atMs: instances are created now, init runs as each device's
+   *  first step in (time, id) order like any tick. */
   boot(atMs: number): void {
     const ids = [...this.devices.keys()].sort((a, b) => a - b);
     let booted = 0;
