@@ -1,0 +1,2 @@
+// Fixture: compiled with 2 pages of memory (app.json ascArgs); every board allows 1.
+export * from "iotfw/core/entry";

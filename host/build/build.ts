@@ -1,0 +1,138 @@
+// `iotfw build` as a library: compile an app, check the module against a board, and write what
+// flashing and simulating need: app.wasm, manifest.json, the Wasm partition image, the partition table
+// and flash-plan.json. The CLI (host/cli/commands/build.ts), simulate and tests call buildApp.
+// May touch: reads the app, boards/ and firmware/; writes only into the out folder.
+import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { version as ascVersion } from "assemblyscript/asc";
+import { loadAbi } from "../../tools/gen-hal.js";
+import { DEFAULT_APP_DIR, APP_ENTRY, loadApp, type AppJson } from "./app.js";
+import { loadBoard, wasmPartition, type Board } from "./boards.js";
+import { compileAssemblyScript } from "./compile.js";
+import { BuildError } from "./errors.js";
+import { encodePartitionTable, TYPE_APP } from "./partition-table.js";
+import { checkModule } from "./wasm-check.js";
+import { encodeWasmImage } from "./wasm-image.js";
+
+/** File names inside the out folder. */
+export const OUTPUT_FILES = {
+  wasm: "app.wasm",
+  manifest: "manifest.json",
+  image: "wasm-partition.bin",
+  partitionTable: "partition-table.bin",
+  flashPlan: "flash-plan.json",
+} as const;
+
+export const MANIFEST_VERSION = 1;
+
+export interface BuildOptions {
+  /** Board name ("esp32"), path of a board JSON file, or a loaded board. */
+  board: string | Board;
+  /** App folder as the user gave it (relative to cwd); default firmware/apps/env-station. */
+  appDir?: string;
+  /** Out folder (relative to cwd); default build/<board>. */
+  outDir?: string;
+  cwd?: string;
+  target?: "release" | "debug";
+}
+
+export interface Manifest {
+  manifestVersion: number;
+  board: string;
+  chip: string;
+  app: AppJson;
+  halAbi: number;
+  interpreter: { name: string; version: string };
+  sha256: string;
+  sizeBytes: number;
+  memory: { initialPages: number; maximumPages: number };
+  imports: { module: string; name: string; kind: string }[];
+  exports: { name: string; kind: string }[];
+  files: typeof OUTPUT_FILES;
+  wasmPartition: { name: string; offset: string; size: string; imageBytes: number };
+  compiler: { assemblyscript: string; target: string };
+}
+
+export interface FlashPlan {
+  board: string;
+  chip: string;
+  chipId: number;
+  flashSize: string;
+  /** Flash address ("0x8000") -> file in the out folder. */
+  files: Record<string, string>;
+  /** Where a full flash writes the C runtime's own images (built elsewhere, not by `iotfw build`). */
+  runtime: { bootloader: string; app: string };
+}
+
+export interface BuildResult {
+  outDir: string;
+  /** Absolute paths of the files written. */
+  files: Record<keyof typeof OUTPUT_FILES, string>;
+  binary: Uint8Array;
+  manifest: Manifest;
+  flashPlan: FlashPlan;
+  warnings: string[];
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+export async function buildApp(options: BuildOptions): Promise<BuildResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const board = typeof options.board === "string" ? loadBoard(options.board, { cwd }) : options.board;
+  const abi = loadAbi();
+  if (board.halAbi !== abi.version) {
+    throw new BuildError("invalid-board", `board ${board.name} implements HAL ABI v${board.halAbi}, but this iotfw builds against v${abi.version} (firmware/hal/abi.json)`);
+  }
+  const app = loadApp(options.appDir ?? DEFAULT_APP_DIR, { cwd, label: options.appDir ?? "firmware/apps/env-station" });
+  const target = options.target ?? "release";
+
+  const compiled = await compileAssemblyScript([APP_ENTRY], { app: { dir: app.dir, label: app.label }, target, extraArgs: app.json.ascArgs });
+  if (!compiled.ok || !compiled.binary) {
+    throw new BuildError("compile", `app ${app.label} does not compile:\n${compiled.diagnostics}`);
+  }
+  const binary = compiled.binary;
+  const facts = await checkModule(binary, board, abi);
+
+  const part = wasmPartition(board);
+  const image = encodeWasmImage(binary, abi.version);
+  const table = encodePartitionTable(board.partitions);
+  const manifest: Manifest = {
+    manifestVersion: MANIFEST_VERSION,
+    board: board.name,
+    chip: board.chip,
+    app: app.json,
+    halAbi: abi.version,
+    interpreter: { name: board.interpreter.name, version: board.interpreter.version },
+    sha256: createHash("sha256").update(binary).digest("hex"),
+    sizeBytes: binary.length,
+    // checkModule rejected a missing maximum, so maximumPages is a number here.
+    memory: { initialPages: facts.memory.initialPages, maximumPages: facts.memory.maximumPages ?? 0 },
+    imports: facts.imports,
+    exports: facts.exports,
+    files: OUTPUT_FILES,
+    wasmPartition: { name: part.name, offset: hex(part.offset), size: hex(part.size), imageBytes: image.length },
+    compiler: { assemblyscript: ascVersion, target },
+  };
+  const runtimeApp = board.partitions.find((p) => p.type === TYPE_APP)!; // validateBoard guarantees one
+  const flashPlan: FlashPlan = {
+    board: board.name,
+    chip: board.chip,
+    chipId: board.chipId,
+    flashSize: board.flash.size,
+    files: { [hex(board.flash.partitionTableOffset)]: OUTPUT_FILES.partitionTable, [hex(part.offset)]: OUTPUT_FILES.image },
+    runtime: { bootloader: hex(board.flash.bootloaderOffset), app: hex(runtimeApp.offset) },
+  };
+
+  const outDir = resolve(cwd, options.outDir ?? join("build", board.name));
+  mkdirSync(outDir, { recursive: true });
+  const files = Object.fromEntries(Object.entries(OUTPUT_FILES).map(([k, f]) => [k, join(outDir, f)])) as BuildResult["files"];
+  writeFileSync(files.wasm, binary);
+  writeFileSync(files.image, image);
+  writeFileSync(files.partitionTable, table);
+  writeFileSync(files.manifest, JSON.stringify(manifest, null, 2) + "\n");
+  writeFileSync(files.flashPlan, JSON.stringify(flashPlan, null, 2) + "\n");
+
+  const warnings = [...app.warnings, ...compiled.messages.filter((m) => m.category === "warning").map((m) => `${m.file}:${m.line}:${m.column}: ${m.message}`)];
+  return { outDir, files, binary, manifest, flashPlan, warnings };
+}

@@ -1,0 +1,57 @@
+// `iotfw init` as a library: scaffold a new app folder (index.ts, app.json, README.md) anywhere on
+// disk. Its imports use the "iotfw/..." prefix, which the compile helper maps to this installation's
+// firmware library, so the app builds with `iotfw build --board <board> --app <dir>` from any cwd.
+// May touch: creates the target folder and those three files in it (never overwrites without force).
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { APP_ENTRY, APP_JSON } from "./app.js";
+import { BuildError } from "./errors.js";
+
+export interface InitOptions {
+  /** App name (default: the folder's name, lower-cased, other characters as "-"). */
+  name?: string;
+  /** Overwrite existing scaffold files. */
+  force?: boolean;
+  cwd?: string;
+}
+
+export interface InitResult {
+  dir: string;
+  name: string;
+  files: string[];
+}
+
+export function appNameFor(dir: string): string {
+  return basename(resolve(dir)).toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "") || "app";
+}
+
+export function scaffoldApp(dir: string, options: InitOptions = {}): InitResult {
+  const abs = resolve(options.cwd ?? process.cwd(), dir);
+  const name = options.name ?? appNameFor(abs);
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new BuildError("init", `app name "${name}" may only use letters, digits, ".", "_" and "-"`);
+  const files: Record<string, string> = {
+    [APP_ENTRY]: indexTs(name),
+    [APP_JSON]: JSON.stringify({ name, version: "0.1.0" }, null, 2) + "\n",
+    "README.md": `# ${name}\n\nAn iotfw app. Build it with \`iotfw build --board esp32 --app ${dir}\` (boards: esp32, esp32c3, esp32s3).\n`,
+  };
+  if (existsSync(abs) && !options.force) {
+    const clash = Object.keys(files).filter((f) => existsSync(join(abs, f)));
+    if (clash.length) throw new BuildError("init", `${dir} already has ${clash.join(", ")}; use --force to overwrite`);
+  }
+  mkdirSync(abs, { recursive: true });
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(abs, file), text);
+  return { dir: abs, name, files: Object.keys(files) };
+}
+
+function indexTs(name: string): string {
+  return `// ${name}: an iotfw app (AssemblyScript). Declare channels and attach sensors at top level;
+// the runtime calls the exports re-exported from iotfw/core/entry. "iotfw/..." imports resolve to
+// iotfw's firmware library (core, drivers, hal) when built with \`iotfw build\`.
+import { setFirmware, setSamplePeriod } from "iotfw/core";
+
+setFirmware("${name}", "0.1.0");
+setSamplePeriod(1000);
+
+export * from "iotfw/core/entry";
+`;
+}

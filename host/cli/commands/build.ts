@@ -1,0 +1,34 @@
+// `iotfw build --board <board> [--app <dir>] [--out <dir>]`: compile an app, check it against the
+// board and write app.wasm, manifest.json, the Wasm partition image, the partition table and
+// flash-plan.json (host/build/build.ts does the work). May touch: the out folder.
+import type { Command } from "commander";
+import { buildApp } from "../../build/build.js";
+import { BuildError } from "../../build/errors.js";
+import { listBoards } from "../../build/boards.js";
+import { CliError } from "../errors.js";
+
+export function register(program: Command): void {
+  program
+    .command("build")
+    .description("compile an app to Wasm, check it against a board, and pack it for flash")
+    .requiredOption("-b, --board <board>", `board name (${listBoards().join(", ")}) or path of a board JSON file`)
+    .option("-a, --app <dir>", "app folder (index.ts + app.json)", undefined)
+    .option("-o, --out <dir>", "output folder (default: build/<board>)")
+    .option("--debug", "compile with asconfig's debug target")
+    .action(async (opts: { board: string; app?: string; out?: string; debug?: boolean }) => {
+      try {
+        const r = await buildApp({ board: opts.board, appDir: opts.app, outDir: opts.out, target: opts.debug ? "debug" : "release" });
+        for (const w of r.warnings) process.stderr.write(`iotfw: warning: ${w}\n`);
+        const m = r.manifest;
+        process.stdout.write(
+          `built ${m.app.name} ${m.app.version} for ${m.board}: app.wasm ${m.sizeBytes} bytes, sha256 ${m.sha256.slice(0, 16)}..., ` +
+          `memory ${m.memory.initialPages}/${m.memory.maximumPages} page(s)\n` +
+          `  out: ${r.outDir}\n` +
+          Object.entries(r.flashPlan.files).map(([addr, f]) => `  flash ${addr.padEnd(9)} ${f}\n`).join(""),
+        );
+      } catch (e) {
+        if (e instanceof BuildError) throw new CliError(e.message);
+        throw e;
+      }
+    });
+}

@@ -1,0 +1,63 @@
+// `iotfw init <dir>` scaffolds an app outside the repository that builds with
+// `iotfw build --board <board> --app <dir>` from any working directory.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../repo-root.js";
+import { parseWasmImage } from "../build/wasm-image.js";
+import { ensureCliBuilt, runCli } from "./testing.js";
+
+const tmp = mkdtempSync(join(tmpdir(), "iotfw-init-"));
+
+beforeAll(() => ensureCliBuilt(), 120_000);
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("iotfw init", () => {
+  const appDir = join(tmp, "projects", "Garden Probe");
+
+  it("scaffolds index.ts, app.json and README.md", async () => {
+    expect(relative(REPO_ROOT, appDir).startsWith("..")).toBe(true); // really outside the repository
+    const r = await runCli(["init", appDir], tmp);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(appDir, "app.json"), "utf8"))).toEqual({ name: "garden-probe", version: "0.1.0" });
+    const index = readFileSync(join(appDir, "index.ts"), "utf8");
+    expect(index).toMatch(/^\/\/ garden-probe: /);
+    expect(index).toContain(`export * from "iotfw/core/entry";`);
+    expect(readFileSync(join(appDir, "README.md"), "utf8")).toContain("iotfw build --board esp32 --app");
+  });
+
+  it("builds from an unrelated working directory, by absolute and by relative path", async () => {
+    const elsewhere = join(tmp, "elsewhere");
+    mkdirSync(elsewhere, { recursive: true });
+    const byAbs = await runCli(["build", "--board", "esp32", "--app", appDir, "--out", join(tmp, "out-abs")], elsewhere);
+    expect(byAbs.stderr).toBe("");
+    expect(byAbs.code).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(tmp, "out-abs", "manifest.json"), "utf8"));
+    expect(manifest.app).toEqual({ name: "garden-probe", version: "0.1.0" });
+    parseWasmImage(readFileSync(join(tmp, "out-abs", "wasm-partition.bin")));
+
+    const byRel = await runCli(["build", "--board", "esp32s3", "--app", "Garden Probe"], join(tmp, "projects"));
+    expect(byRel.code).toBe(0);
+    expect(existsSync(join(tmp, "projects", "build", "esp32s3", "app.wasm"))).toBe(true); // default out: ./build/<board>
+  });
+
+  it("names the app's own files in compile errors, as the user gave the folder", async () => {
+    const broken = join(tmp, "broken");
+    await runCli(["init", broken], tmp);
+    writeFileSync(join(broken, "index.ts"), readFileSync(join(broken, "index.ts"), "utf8").replace("setSamplePeriod(1000);", "setSamplePeriod(notDefined);"));
+    const r = await runCli(["build", "--board", "esp32", "--app", "broken", "--out", join(tmp, "out-broken")], tmp);
+    expect(r.stderr).toMatch(/^broken\/index\.ts:7:17: error TS2304: Cannot find name 'notDefined'\.$/m);
+    expect(r.code).toBe(1);
+  });
+
+  it("keeps existing files unless --force", async () => {
+    const r = await runCli(["init", appDir], tmp);
+    expect(r.stderr).toMatch(/^iotfw: .* already has index\.ts, app\.json, README\.md; use --force to overwrite$/m);
+    expect(r.code).toBe(1);
+    const forced = await runCli(["init", appDir, "--force", "--name", "probe2"], tmp);
+    expect(forced.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(appDir, "app.json"), "utf8")).name).toBe("probe2");
+  });
+});

@@ -1,0 +1,63 @@
+// The iotfw command line: builds the commander program from every module in ./commands (each exports
+// `register(program)`; drop a file there to add a command), runs it, and turns errors into exit codes:
+// CliError -> `iotfw: <message>` and its code (1 by default), anything else -> stack trace and 2.
+// May touch: process stdout/stderr and exit code; commands touch what they document.
+import { Command } from "commander";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { REPO_ROOT } from "../repo-root.js";
+import { CliError } from "./errors.js";
+
+export interface CommandModule {
+  register(program: Command): void;
+}
+
+const COMMANDS_DIR = join(dirname(fileURLToPath(import.meta.url)), "commands");
+
+/** Command modules in ./commands, sorted by file name (tests and type declarations skipped). */
+async function commandModules(): Promise<CommandModule[]> {
+  const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js"; // source under vitest, dist from bin/
+  const files = readdirSync(COMMANDS_DIR).filter((f) => f.endsWith(ext) && !f.endsWith(`.test${ext}`) && !f.endsWith(".d.ts")).sort();
+  return Promise.all(files.map(async (f) => (await import(pathToFileURL(join(COMMANDS_DIR, f)).href)) as CommandModule));
+}
+
+export async function createProgram(): Promise<Command> {
+  const version = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).version as string;
+  const program = new Command("iotfw")
+    .description("Firmware toolchain and simulator for sensor nodes")
+    .version(version)
+    .showHelpAfterError();
+  for (const mod of await commandModules()) if (typeof mod.register === "function") mod.register(program);
+  return program;
+}
+
+/** Run the CLI with node-style argv; resolves to the exit code (commander exits itself on usage errors). */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  let program: Command;
+  try {
+    program = await createProgram();
+  } catch (e) {
+    return report(e);
+  }
+  return run(program, argv);
+}
+
+/** Parse argv with `program` and map what its action throws to an exit code. */
+export async function run(program: Command, argv: string[]): Promise<number> {
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    return report(e);
+  }
+}
+
+function report(e: unknown): number {
+  if (e instanceof CliError) {
+    process.stderr.write(`iotfw: ${e.message}\n`);
+    return e.exitCode;
+  }
+  process.stderr.write(`iotfw: unexpected error\n${(e as Error)?.stack ?? String(e)}\n`);
+  return 2;
+}
