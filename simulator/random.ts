@@ -17,6 +17,17 @@ export function deriveSeed(...parts: Array<number | string>): number {
   return splitmix32(h);
 }
 
+/** A 32-bit hash of integers (each taken as up to 53 bits, e.g. a time in us), without the string work
+ *  of deriveSeed: for per-event decisions on hot paths (a bus transaction, a PWM cycle). */
+export function hashInts(...values: number[]): number {
+  let h = 0x6a09e667;
+  for (const v of values) {
+    h = splitmix32(h ^ (v >>> 0));
+    h = splitmix32(h ^ (Math.floor(v / 4294967296) >>> 0));
+  }
+  return h;
+}
+
 /** One step of splitmix32: a well-mixed 32-bit value from any 32-bit input. */
 function splitmix32(x: number): number {
   let z = (x + 0x9e3779b9) | 0;
@@ -37,7 +48,8 @@ export class Random {
   constructor(seed: number | string = 1) {
     let x = typeof seed === "number" ? seed >>> 0 : deriveSeed(seed);
     const next = (): number => (x = splitmix32(x));
-    this.s0 = next(); this.s1 = next(); this.s2 = next(); this.s3 = next();
+    // State kept as int32 (| 0) so the engine keeps it in small integers, not heap doubles.
+    this.s0 = next() | 0; this.s1 = next() | 0; this.s2 = next() | 0; this.s3 = next() | 0;
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1; // the all-zero state is a fixed point
   }
 
