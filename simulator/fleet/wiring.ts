@@ -34,6 +34,8 @@ export interface FleetWiringSpec {
   hardware: HardwarePart[];
   seed: number;
   adcBits: number;
+  /** Which chip-internal sensors the board's chip has (boards/*.json sysSensors); default both. */
+  chipSensors?: { temperature: boolean; hall: boolean };
   scenario?: ScenarioSpec;
 }
 
@@ -72,7 +74,7 @@ export function createDeviceFactory(spec: FleetWiringSpec): ShardDeviceFactory {
       const wiring: DeviceWiring = { i2c: new Map([[0, []]]), pins: new Map(), adcBits: spec.adcBits, i2cFault: scenario.busFault() };
       spec.hardware.forEach((part, index) => {
         const metric = (quantity: string) => scenario.signal(part.metrics?.[quantity] ?? quantity);
-        BUILDERS[part.part]({ part, wiring, metric, seed: deriveSeed(spec.seed, deviceId, index, part.part) });
+        BUILDERS[part.part]({ part, wiring, metric, seed: deriveSeed(spec.seed, deviceId, index, part.part), spec });
       });
       return wiring;
     },
@@ -84,6 +86,7 @@ interface BuildContext {
   wiring: DeviceWiring;
   metric(quantity: string): import("../sensors/signal.js").PhysicalSignal;
   seed: number;
+  spec: FleetWiringSpec;
 }
 
 function onBus(ctx: BuildContext, target: I2cTarget): void {
@@ -120,7 +123,13 @@ const BUILDERS: Record<string, (ctx: BuildContext) => void> = {
   ntc: (c) => onPin(c, "divider", c.part.pin, new NtcModel({ temperature: c.metric("temperature"), curve: NTC_10K, seriesOhms: 10_000, noiseLsb: 1, seed: c.seed })),
   sound: (c) => onPin(c, "envelope", c.part.pin, new SoundLevelModel({ level: c.metric("noise"), noiseLsb: 1, seed: c.seed })),
   button: (c) => onPin(c, "button", c.part.pin, pressesLikeAPerson(new ButtonModel({ seed: c.seed }), c.seed, Number(c.part.options?.pressesPerHour ?? 6))),
-  chip: (c) => { c.wiring.chip = new Esp32ChipModel({ temperature: c.metric("dieTemperature"), hall: c.metric("hall") }); },
+  chip: (c) => {
+    const has = c.spec.chipSensors ?? { temperature: true, hall: true };
+    c.wiring.chip = new Esp32ChipModel({
+      temperature: has.temperature ? c.metric("dieTemperature") : undefined,
+      hall: has.hall ? c.metric("hall") : undefined,
+    });
+  },
 };
 
 /** A button a person presses now and then: presses at random (Poisson, ratePerHour), each held 100-600 ms.

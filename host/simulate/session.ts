@@ -1,0 +1,104 @@
+// One `iotfw simulate` run as a library: build the app for the board, start the fleet with the app's
+// hardware wired to models, run it through virtual time, and hand every slice to the sinks (NDJSON out,
+// dashboard, live view). The CLI command only parses options and prints; tests drive this directly.
+import { createWriteStream, type WriteStream } from "node:fs";
+import { once } from "node:events";
+import { buildApp } from "../build/build.js";
+import { loadBoard } from "../build/boards.js";
+import { Fleet } from "../../simulator/fleet/fleet.js";
+import { runFleet, type Speed } from "../../simulator/fleet/run.js";
+import { FleetTelemetry } from "../../simulator/fleet/telemetry.js";
+import type { FleetWiringSpec, HardwarePart } from "../../simulator/fleet/wiring.js";
+import type { ScenarioSpec } from "../../simulator/sensors/scenario.js";
+import type { SliceResult } from "../../simulator/fleet/fleet.js";
+import { DashboardFeed } from "../../simulator/dashboard/adapter.js";
+import { startDashboard } from "../../simulator/dashboard/server.js";
+
+export interface SimulateOptions {
+  devices: number;
+  board: string;
+  appDir?: string;
+  durationMs: number;
+  speed: Speed;
+  seed: number;
+  scenario?: ScenarioSpec;
+  /** NDJSON destination: a path, "-" for stdout, or undefined for none. */
+  out?: string;
+  workers?: number;
+  inProcess?: boolean;
+  /** Serve the dashboard on this port (0 = any free); undefined = no dashboard. */
+  dashboardPort?: number;
+  /** Where build outputs go (default build/<board>). */
+  buildDir?: string;
+  cwd?: string;
+  signal?: AbortSignal;
+  /** Called after every slice (the live view). */
+  onProgress?(p: SimulateProgress): void;
+  /** Called once the dashboard listens. */
+  onDashboard?(url: string): void;
+}
+
+export interface SimulateProgress {
+  deviceMs: number;
+  wallMs: number;
+  devices: number;
+  telemetry: FleetTelemetry;
+  watchdogResets: number;
+}
+
+export interface SimulateResult extends SimulateProgress {
+  app: string;
+  sha256: string;
+  shards: number;
+}
+
+export async function simulate(options: SimulateOptions): Promise<SimulateResult> {
+  const cwd = options.cwd ?? process.cwd();
+  const board = loadBoard(options.board, { cwd });
+  const built = await buildApp({ board, appDir: options.appDir, outDir: options.buildDir, cwd });
+  const wiring: FleetWiringSpec = {
+    hardware: (built.manifest.app.hardware as HardwarePart[] | undefined) ?? [],
+    seed: options.seed,
+    adcBits: board.pins.adc.bits,
+    chipSensors: board.sysSensors,
+    scenario: options.scenario,
+  };
+  const hash = Buffer.from(built.manifest.sha256, "hex");
+  const fleet = await Fleet.start({
+    binary: built.binary, appHash: hash, board: board.name, devices: options.devices,
+    workers: options.workers, inProcess: options.inProcess, wiring,
+  });
+
+  const telemetry = new FleetTelemetry();
+  let out: WriteStream | NodeJS.WriteStream | undefined;
+  if (options.out === "-") out = process.stdout;
+  else if (options.out) out = createWriteStream(options.out);
+  const dashboard = options.dashboardPort !== undefined ? await startDashboard({ port: options.dashboardPort }) : undefined;
+  const feed = dashboard ? new DashboardFeed({ publish: dashboard.publish, devices: options.devices }) : undefined;
+  if (dashboard) options.onDashboard?.(dashboard.url);
+
+  let watchdogResets = 0;
+  const progress = (deviceMs: number, wallMs: number): SimulateProgress =>
+    ({ deviceMs, wallMs, devices: options.devices, telemetry, watchdogResets });
+  const started = performance.now();
+  try {
+    const run = await runFleet(fleet, {
+      durationMs: options.durationMs,
+      speed: options.speed,
+      signal: options.signal,
+      onSlice: async (slice: SliceResult, nowMs: number) => {
+        watchdogResets += slice.resets.length;
+        let text = "";
+        for (const d of telemetry.ingest(slice.batch)) if (out) text += JSON.stringify(telemetry.toJson(d)) + "\n";
+        feed?.addSlice(slice, nowMs);
+        if (out && text && !out.write(text)) await once(out, "drain");
+        options.onProgress?.(progress(nowMs, performance.now() - started));
+      },
+    });
+    return { ...progress(run.deviceMs, run.wallMs), app: `${built.manifest.app.name}@${built.manifest.app.version}`, sha256: built.manifest.sha256, shards: fleet.shardCount };
+  } finally {
+    await fleet.close();
+    if (out && out !== process.stdout) { (out as WriteStream).end(); await once(out, "close"); }
+    await dashboard?.close();
+  }
+}
