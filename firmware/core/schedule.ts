@@ -2,7 +2,8 @@
 // period (its own, or the device sample period when attached with 0), never sooner than its
 // minIntervalMs(); a late tick does not cause a burst (the next fetch is one period after this one).
 // A sensor whose setup() failed has its channels in fault and setup is retried at each due time.
-import { Sensor } from "../drivers/sensor";
+import { Sensor, ERR_TOO_SOON } from "../drivers/sensor";
+import { ERR_NOT_READY } from "../hal/imports";
 import { KIND_FREQUENT, KIND_RARE, MAX_CHANNELS, Channels, channelAdd } from "./channels";
 import { Device } from "./device";
 import { windowReset } from "./window";
@@ -19,6 +20,8 @@ const nextDue = new StaticArray<u32>(MAX_SENSORS);
 const lastFetch = new StaticArray<u32>(MAX_SENSORS);
 const fetched = new StaticArray<bool>(MAX_SENSORS);
 const ready = new StaticArray<bool>(MAX_SENSORS);
+const pending = new StaticArray<bool>(MAX_SENSORS);   // start() ran; collect at collectAt
+const collectAt = new StaticArray<u32>(MAX_SENSORS);
 
 export class Schedule {
   static count: i32 = 0;
@@ -51,6 +54,7 @@ export function attachSensor(sensor: Sensor, period: u32): i32 {
   put(nextDue, s, <u32>0);
   put(fetched, s, false);
   put(ready, s, false);
+  put(pending, s, false);
   Schedule.count = s + 1;
   return first;
 }
@@ -81,11 +85,20 @@ export function setupSensors(now: u32): i32 {
   return result;
 }
 
-/** Fetch every sensor due at now and feed its readings to the core. */
+/** A status that means "no reading this time", not a fault: the part is converting or rate-limited. */
+// @ts-ignore: decorator
+@inline function isSkip(r: i32): bool { return r == ERR_NOT_READY || r == ERR_TOO_SOON; }
+
+/** Start every sensor due at now (collecting at once, or after the wait its start() asks for), and
+ *  collect every started measurement that is due; feed the readings to the core. */
 export function fetchDue(now: u32): void {
   for (let s = 0; s < Schedule.count; s++) {
-    if (!isDue(now, unchecked(nextDue[s]))) continue;
     const sensor = unchecked(sensors[s])!;
+    if (unchecked(pending[s])) {
+      if (isDue(now, unchecked(collectAt[s]))) { put(pending, s, false); collect(s, sensor, now); }
+      continue;
+    }
+    if (!isDue(now, unchecked(nextDue[s]))) continue;
     const period = effectivePeriod(s, sensor);
     const minGap = sensor.minIntervalMs();
     if (unchecked(fetched[s]) && minGap > 0 && now - unchecked(lastFetch[s]) < minGap) {
@@ -99,16 +112,24 @@ export function fetchDue(now: u32): void {
       if (r < 0) { faultAll(s, sensor, r, now); continue; }
       put(ready, s, true);
     }
-    const r = sensor.fetch(now);
     put(lastFetch, s, now);
     put(fetched, s, true);
-    const first = unchecked(firstChannel[s]);
-    const nch = sensor.channelCount();
-    if (r < 0) { faultAll(s, sensor, r, now); continue; }
-    for (let i = 0; i < nch; i++) {
-      if (sensor.isRare(i)) { if (r > 0) recordEvent(first + i, sensor.read(i), now); }
-      else recordSample(first + i, sensor.read(i), now);
-    }
+    const wait = sensor.start(now);
+    if (wait < 0) { if (!isSkip(wait)) faultAll(s, sensor, wait, now); continue; }
+    if (wait > 0) { put(pending, s, true); put(collectAt, s, now + <u32>wait); continue; }
+    collect(s, sensor, now);
+  }
+}
+
+function collect(s: i32, sensor: Sensor, now: u32): void {
+  const r = sensor.fetch(now);
+  if (isSkip(r)) return;
+  if (r < 0) { faultAll(s, sensor, r, now); return; }
+  const first = unchecked(firstChannel[s]);
+  const nch = sensor.channelCount();
+  for (let i = 0; i < nch; i++) {
+    if (sensor.isRare(i)) { if (r > 0) recordEvent(first + i, sensor.read(i), now); }
+    else recordSample(first + i, sensor.read(i), now);
   }
 }
 
@@ -116,7 +137,8 @@ export function fetchDue(now: u32): void {
 export function nextFetchDelay(now: u32): u32 {
   let best: u32 = u32.MAX_VALUE;
   for (let s = 0; s < Schedule.count; s++) {
-    const left = <i32>(unchecked(nextDue[s]) - now);
+    const at = unchecked(pending[s]) ? unchecked(collectAt[s]) : unchecked(nextDue[s]);
+    const left = <i32>(at - now);
     const d: u32 = left > 0 ? <u32>left : 0;
     if (d < best) best = d;
   }

@@ -3,8 +3,13 @@
 // sample. The same algorithm, in plain TypeScript, is simulator/reference/aggregator.ts: keep them equal.
 //
 // Rules (docs: firmware/core/README.md):
-// - A window opens at the first sample (valid or missing) after the previous close; start = its time.
-// - It closes by time once now - start >= ms (its end is then start + ms exactly, however late the
+// - A window opens at the first sample (valid or missing) after the previous close. With a time bound
+//   its start is that sample's time rounded down to a multiple of ms (a grid in device time), unless
+//   that is before the previous window's end (after a close by count or the u32 wrap: then the
+//   sample's time). Its time bound is the next grid line after its start, so windows of the same
+//   length on every channel close together and travel in ONE summary frame, and an off-grid window
+//   (shorter) brings the channel back onto the grid. Without a time bound, start = the sample's time.
+// - It closes by time once now reaches that end (exactly, however late the
 //   tick that saw it), or by count once it has received `count` samples (valid + missing; end = the
 //   closing sample's time), whichever first. A window never takes more than 65535 samples (the
 //   frame's u16 count): it closes by count there.
@@ -25,6 +30,8 @@ const boundCount = new StaticArray<u32>(MAX_CHANNELS);
 // The open window.
 const open = new StaticArray<bool>(MAX_CHANNELS);
 const start = new StaticArray<u32>(MAX_CHANNELS);
+const prevEnd = new StaticArray<u32>(MAX_CHANNELS);  // end of the last closed window
+const hasPrev = new StaticArray<bool>(MAX_CHANNELS);
 const received = new StaticArray<u32>(MAX_CHANNELS);
 const n = new StaticArray<u32>(MAX_CHANNELS);
 const mean = new StaticArray<f64>(MAX_CHANNELS);
@@ -53,6 +60,7 @@ export function windowReset(ch: i32): void {
   put(boundMs, ch, DEFAULT_WINDOW_MS);
   put(boundCount, ch, <u32>0);
   put(open, ch, false);
+  put(hasPrev, ch, false);
   put(pending, ch, false);
 }
 
@@ -61,7 +69,15 @@ export function windowReset(ch: i32): void {
   const ms = unchecked(boundMs[ch]);
   // Signed difference, as everywhere device time is compared: right across the u32 wrap, and a time
   // slightly before start (a sample stamped before the tick) is not read as 49 days later.
-  return ms != 0 && <i32>(now - (unchecked(start[ch]) + ms)) >= 0;
+  return ms != 0 && <i32>(now - windowEnd(ch)) >= 0;
+}
+
+/** The time bound of ch's open window: the first line of its ms grid after its start. */
+// @ts-ignore: decorator
+@inline function windowEnd(ch: i32): u32 {
+  const at = unchecked(start[ch]);
+  const ms = unchecked(boundMs[ch]);
+  return at - at % ms + ms;
 }
 
 function closeWindow(ch: i32, end: u32, now: u32): void {
@@ -69,6 +85,8 @@ function closeWindow(ch: i32, end: u32, now: u32): void {
   const count = unchecked(n[ch]);
   put(pStart, ch, unchecked(start[ch]));
   put(pLen, ch, end - unchecked(start[ch]));
+  put(prevEnd, ch, end);
+  put(hasPrev, ch, true);
   put(pCount, ch, count);
   if (count > 0) {
     put(pMin, ch, unchecked(lo[ch]));
@@ -87,10 +105,13 @@ function closeWindow(ch: i32, end: u32, now: u32): void {
 
 /** One sample (NaN = missing) of frequent channel ch at now. The caller checked ch. */
 export function windowAdd(ch: i32, v: f64, now: u32): void {
-  if (unchecked(open[ch]) && timeBoundReached(ch, now)) closeWindow(ch, unchecked(start[ch]) + unchecked(boundMs[ch]), now);
+  if (unchecked(open[ch]) && timeBoundReached(ch, now)) closeWindow(ch, windowEnd(ch), now);
   if (!unchecked(open[ch])) {
     put(open, ch, true);
-    put(start, ch, now);
+    const ms = unchecked(boundMs[ch]);
+    let at = ms != 0 ? now - now % ms : now;
+    if (unchecked(hasPrev[ch]) && <i32>(at - unchecked(prevEnd[ch])) < 0) at = now; // never overlap the previous window
+    put(start, ch, at);
     put(received, ch, <u32>0);
     put(n, ch, <u32>0);
     put(mean, ch, 0);
@@ -120,7 +141,7 @@ export function windowAdd(ch: i32, v: f64, now: u32): void {
 export function closeDueWindows(now: u32): void {
   const nch = Channels.count;
   for (let ch = 0; ch < nch; ch++) {
-    if (unchecked(open[ch]) && timeBoundReached(ch, now)) closeWindow(ch, unchecked(start[ch]) + unchecked(boundMs[ch]), now);
+    if (unchecked(open[ch]) && timeBoundReached(ch, now)) closeWindow(ch, windowEnd(ch), now);
   }
 }
 
@@ -132,7 +153,7 @@ export function nextWindowDelay(now: u32): u32 {
   for (let ch = 0; ch < nch; ch++) {
     const ms = unchecked(boundMs[ch]);
     if (!unchecked(open[ch]) || ms == 0) continue;
-    const left = <i32>(unchecked(start[ch]) + ms - now);
+    const left = <i32>(windowEnd(ch) - now);
     const d: u32 = left > 0 ? <u32>left : 0;
     if (d < best) best = d;
   }

@@ -23,8 +23,16 @@ export abstract class Sensor {
   isRare(i: i32): bool { return false; }
   /** Probe and configure the part. 0 or a negative error. */
   abstract setup(): i32;
-  /** Do one measurement's bus work at now_ms. 0 or a negative error. A rare sensor returns the number
-   *  of new events (0 when nothing happened) and read(i) gives the value of channel i's latest. */
+  /** Begin a measurement at now_ms, for parts that convert on command (forced mode, single shot).
+   *  Returns how many ms the part needs before fetch() can collect the result (0: fetch at once), or a
+   *  negative error. The core then sleeps (on a board) or runs other devices (in the simulator) instead
+   *  of the driver polling the bus. A driver that needs no trigger keeps this default. */
+  start(now: u32): i32 { return 0; }
+  /** Collect one measurement at now_ms (after start() and its wait; a driver must also work when called
+   *  without start(), by triggering and waiting itself). 0 or a negative error; ERR_NOT_READY and
+   *  ERR_TOO_SOON mean "no reading this time" (the core skips the sample, it is not a fault). A rare
+   *  sensor returns the number of new events (0 when nothing happened) and read(i) gives the value of
+   *  channel i's latest. */
   abstract fetch(now: u32): i32;
   /** Channel i from the last successful fetch; NaN where the part reported the value as missing. */
   abstract read(i: i32): f64;

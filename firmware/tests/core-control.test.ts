@@ -73,8 +73,13 @@ describe("SET_WINDOW mid-window", () => {
     const frames = d.take();
     expect(frames.map((f) => f.type)).toEqual(["summary", "ack"]);
     expect(ofType(frames, "summary")[0]).toMatchObject({ windowStart: 0, windowMs: 4500, entries: [{ count: 5, last: 4000 }] });
-    for (let t = 5000; t <= 8000; t += 1000) d.x.sample(a, t, t); // the next window runs under the new bound
-    expect(ofType(d.take(), "summary")).toMatchObject([{ windowStart: 5000, windowMs: 3000, entries: [{ count: 3 }] }]);
+    // The next window runs under the new bound: it starts at 5000 (the 3000 ms grid slot [3000, 6000)
+    // began before the previous end), closes on the grid line at 6000, and the one after is on the grid.
+    for (let t = 5000; t <= 9000; t += 1000) d.x.sample(a, t, t);
+    expect(ofType(d.take(), "summary")).toMatchObject([
+      { windowStart: 5000, windowMs: 1000, entries: [{ count: 1 }] },
+      { windowStart: 6000, windowMs: 3000, entries: [{ count: 3 }] },
+    ]);
   });
 
   test("a window not yet past the new bounds goes on under them; no sample lost or counted twice", async () => {

@@ -39,18 +39,31 @@ describe("window edges", () => {
     expect(s.entries).toEqual([{ channel: a, count: 10, min: 0, max: 9, mean: 4.5, std: Math.fround(Math.sqrt(8.25)), last: 9 }]);
   });
 
-  test("by time: tick closes at start + ms, not 1 ms before, and a late tick keeps the nominal length", async () => {
+  test("by time: windows sit on the device-time grid of their length; a late tick keeps the nominal length", async () => {
     const { d, ch: [a] } = await deviceWith(1);
     d.x.setWindow(a, 1000, 0);
-    d.x.sample(a, 1, 250);
-    expect(d.tick(700)).toBe(550); // the next thing due is the window close at 1250
-    d.tick(1249);
+    d.x.sample(a, 1, 250);  // opens the window [0, 1000) of the 1000 ms grid
+    expect(d.tick(700)).toBe(300); // the next thing due is the window close at 1000
+    d.tick(999);
     expect(summaries(d)).toEqual([]);
-    d.tick(1250);
-    expect(summaries(d)).toMatchObject([{ windowStart: 250, windowMs: 1000, entries: [{ count: 1 }] }]);
-    d.x.sample(a, 2, 3000); // the next window starts at the first sample after the close
+    d.tick(1000);
+    expect(summaries(d)).toMatchObject([{ windowStart: 0, windowMs: 1000, entries: [{ count: 1 }] }]);
+    d.x.sample(a, 2, 3250); // the next window is the grid slot holding the first sample after the close
     d.tick(4500);           // late by 500 ms
     expect(summaries(d)).toMatchObject([{ windowStart: 3000, windowMs: 1000, t: 4500 }]);
+  });
+
+  test("by time after a close by count: the next window never overlaps the previous one", async () => {
+    const { d, ch: [a] } = await deviceWith(1);
+    d.x.setWindow(a, 1000, 2);
+    d.x.sample(a, 1, 100); d.x.sample(a, 2, 200); // closes by count at 200
+    expect(summaries(d)).toMatchObject([{ windowStart: 0, windowMs: 200 }]);
+    d.x.sample(a, 3, 300);  // the grid slot would start at 0, before the previous end: start at 300,
+    d.tick(1000);           // and close on the grid line at 1000 (back on the grid)
+    expect(summaries(d)).toMatchObject([{ windowStart: 300, windowMs: 700, entries: [{ count: 1 }] }]);
+    d.x.sample(a, 4, 1100);
+    d.tick(2000);
+    expect(summaries(d)).toMatchObject([{ windowStart: 1000, windowMs: 1000, entries: [{ count: 1 }] }]);
   });
 
   test("by count: closes on the count-th sample, length = its time - start", async () => {
@@ -126,10 +139,18 @@ describe("SUMMARY batching", () => {
 
   test("channels whose windows differ go in separate frames", async () => {
     const { d, ch: [a, b] } = await deviceWith(2);
+    d.x.setWindow(a, 1000, 0); d.x.setWindow(b, 500, 0);
+    d.x.sample(a, 1, 0); d.x.sample(b, 1, 10);
+    d.tick(1010);
+    expect(summaries(d).map((f) => [f.windowStart, f.windowMs, f.entries.length])).toEqual([[0, 1000, 1], [0, 500, 1]]);
+  });
+
+  test("channels sampled at different instants still share a frame: their windows sit on one grid", async () => {
+    const { d, ch: [a, b] } = await deviceWith(2);
     d.x.setWindow(a, 1000, 0); d.x.setWindow(b, 1000, 0);
     d.x.sample(a, 1, 0); d.x.sample(b, 1, 10);
     d.tick(1010);
-    expect(summaries(d).map((f) => [f.windowStart, f.entries.length])).toEqual([[0, 1], [10, 1]]);
+    expect(summaries(d).map((f) => [f.windowStart, f.entries.length])).toEqual([[0, 2]]);
   });
 });
 

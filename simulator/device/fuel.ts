@@ -12,8 +12,12 @@ let wabtPromise: Promise<Wabt> | undefined;
 
 const FEATURES = { mutable_globals: true, sign_extension: true, sat_float_to_int: true, bulk_memory: true, multi_value: true };
 
+/** Budget of the module's start function (AssemblyScript's top-level code), which runs during
+ *  instantiation, before the host can set the counter. */
+export const START_FUEL = 50_000_000;
+
 /** Instrument a module's loops with a fuel counter exported as FUEL_EXPORT (a mutable i32 global). */
-export async function instrumentFuel(binary: Uint8Array): Promise<Uint8Array> {
+export async function instrumentFuel(binary: Uint8Array, startFuel = START_FUEL): Promise<Uint8Array> {
   const wabt = await (wabtPromise ??= wabtInit());
   const mod = wabt.readWasm(new Uint8Array(binary), { readDebugNames: false, ...FEATURES });
   let text: string;
@@ -27,7 +31,7 @@ export async function instrumentFuel(binary: Uint8Array): Promise<Uint8Array> {
   const spend = `global.get ${fuel} i32.eqz if unreachable end global.get ${fuel} i32.const 1 i32.sub global.set ${fuel}`;
   const lines = text.split("\n").map((line) => (/^\s*loop\b/.test(line) ? `${line}\n${spend}` : line));
   const end = lines.lastIndexOf(lines.filter((l) => l.trim().length > 0).pop()!);
-  lines[end] = lines[end].replace(/\)\s*$/, `\n  (global (;${fuel};) (mut i32) (i32.const 0))\n  (export "${FUEL_EXPORT}" (global ${fuel})))`);
+  lines[end] = lines[end].replace(/\)\s*$/, `\n  (global (;${fuel};) (mut i32) (i32.const ${startFuel}))\n  (export "${FUEL_EXPORT}" (global ${fuel})))`);
 
   const parsed = wabt.parseWat("instrumented.wat", lines.join("\n"), FEATURES);
   try {

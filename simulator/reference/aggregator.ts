@@ -30,6 +30,8 @@ const NO_EVENTS: readonly RuleEvent[] = Object.freeze([]);
 export class ReferenceWindow {
   private open = false;
   private start = 0;
+  /** End of the last closed window, null before any. */
+  private prevEnd: number | null = null;
   private received = 0;
   private n = 0;
   private mean = 0;
@@ -42,12 +44,18 @@ export class ReferenceWindow {
     if (ms === 0 && count === 0) throw new RangeError("a window needs a time or a count bound");
   }
 
+  /** The first line of the ms grid after the open window's start (firmware/core/window.ts windowEnd). */
+  private end(): number {
+    return u32(this.start - (this.start % this.ms) + this.ms);
+  }
+
   private timeBoundReached(now: number): boolean {
-    return this.ms !== 0 && ((now - u32(this.start + this.ms)) | 0) >= 0;
+    return this.ms !== 0 && ((now - this.end()) | 0) >= 0;
   }
 
   private close(end: number): WindowSummary {
     this.open = false;
+    this.prevEnd = end;
     const n = this.n;
     if (n === 0) return { start: this.start, length: u32(end - this.start), count: 0, min: NaN, max: NaN, mean: NaN, std: NaN, last: NaN };
     return { start: this.start, length: u32(end - this.start), count: n, min: this.lo, max: this.hi, mean: this.mean, std: Math.sqrt(this.m2 / n), last: this.last };
@@ -56,10 +64,14 @@ export class ReferenceWindow {
   /** One sample (NaN = missing) at now; the windows it closed (0, 1 or 2), oldest first. */
   add(v: number, now: number): readonly WindowSummary[] {
     let closed: WindowSummary[] | null = null;
-    if (this.open && this.timeBoundReached(now)) closed = [this.close(u32(this.start + this.ms))];
+    if (this.open && this.timeBoundReached(now)) closed = [this.close(this.end())];
     if (!this.open) {
       this.open = true;
-      this.start = now;
+      // Start on the device-time grid of the window length (as firmware/core/window.ts), never
+      // overlapping the previous window.
+      let at = this.ms !== 0 ? u32(now - (now % this.ms)) : now;
+      if (this.prevEnd !== null && ((at - this.prevEnd) | 0) < 0) at = now;
+      this.start = at;
       this.received = 0;
       this.n = 0;
       this.mean = 0;
@@ -85,7 +97,7 @@ export class ReferenceWindow {
 
   /** The window closed by time at now, if its bound is reached. */
   tick(now: number): WindowSummary | null {
-    return this.open && this.timeBoundReached(now) ? this.close(u32(this.start + this.ms)) : null;
+    return this.open && this.timeBoundReached(now) ? this.close(this.end()) : null;
   }
 
   /** New bounds mid-window: a window already past a new bound closes now (end = now). */
@@ -101,7 +113,7 @@ export class ReferenceWindow {
   /** ms until the open window's time bound (0 if due), or null. */
   nextDelay(now: number): number | null {
     if (!this.open || this.ms === 0) return null;
-    const left = (u32(this.start + this.ms) - now) | 0;
+    const left = (this.end() - now) | 0;
     return left > 0 ? left : 0;
   }
 }

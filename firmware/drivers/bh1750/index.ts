@@ -71,12 +71,12 @@ export class Bh1750 extends Sensor {
     if (s != OK) return s;
     s = this.command(CMD_MTREG_LOW | (mtreg & 0x1F));
     if (s != OK) return s;
-    return this.start(time_ms());
+    return this.trigger(time_ms());
   }
 
   fetch(now: u32): i32 {
     if (!this.started) {
-      const s = this.start(now);
+      const s = this.trigger(now);
       return s != OK ? s : ERR_NOT_READY;
     }
     if (<i32>(now - this.readyAt) < 0) return ERR_NOT_READY;
@@ -86,7 +86,7 @@ export class Bh1750 extends Sensor {
     const count = (<u32>load<u8>(buf) << 8) | <u32>load<u8>(buf + 1);
     if (isOneTime(this.mode)) {
       this.started = false;
-      s = this.start(now); // the next reading, collected by the next fetch
+      s = this.trigger(now); // the next reading, collected by the next fetch
       if (s != OK) return s;
     }
     if (count == 0xFFFF) return ERR_RANGE; // saturated: brighter than this MTreg can measure
@@ -105,7 +105,7 @@ export class Bh1750 extends Sensor {
     return (base * <u32>this.mtreg + <u32>MTREG_DEFAULT - 1) / <u32>MTREG_DEFAULT;
   }
 
-  private start(now: u32): i32 {
+  private trigger(now: u32): i32 {
     const s = this.command(this.mode);
     if (s != OK) return s;
     this.started = true;

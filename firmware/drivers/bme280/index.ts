@@ -35,6 +35,8 @@ export class Bme280 extends Sensor {
   private readonly rx: StaticArray<u8> = new StaticArray<u8>(CALIB_TP_LEN);
   private readonly rxH: StaticArray<u8> = new StaticArray<u8>(CALIB_H_LEN);
   private readonly values: StaticArray<f64> = new StaticArray<f64>(3);
+  /** A conversion was triggered by start() and not yet collected. */
+  private started: bool = false;
 
   /** osrs codes (Tables 20, 22, 24): 0 = skip that measurement, 1..5 = x1..x16. Default x1 each,
    *  the datasheet's weather-monitoring setting (section 3.5.1). */
@@ -85,9 +87,20 @@ export class Bme280 extends Sensor {
     return this.writeReg(REG_CTRL_MEAS, this.ctrlMeas(MODE_SLEEP));
   }
 
-  fetch(now: u32): i32 {
-    let s = this.writeReg(REG_CTRL_MEAS, this.ctrlMeas(MODE_FORCED));
+  /** Trigger one forced-mode conversion (section 3.3.2); the core collects it after the datasheet's
+   *  maximum measurement time (section 9.1), so fetch() finds it done without polling. */
+  start(now: u32): i32 {
+    const s = this.writeReg(REG_CTRL_MEAS, this.ctrlMeas(MODE_FORCED));
     if (s != OK) return s;
+    this.started = true;
+    return <i32>((maxMeasurementUs(this.osrsT, this.osrsP, this.osrsH) + 999) / 1000);
+  }
+
+  fetch(now: u32): i32 {
+    let s: i32 = OK;
+    if (!this.started) { s = this.start(now); if (s < 0) return s; }
+    this.started = false;
+    // Returns after one status read when the conversion is done; polls only when fetch ran early.
     s = this.waitStatusClear(STATUS_MEASURING, maxMeasurementUs(this.osrsT, this.osrsP, this.osrsH));
     if (s != OK) return s;
     const buf = changetype<usize>(this.rx);

@@ -38,6 +38,8 @@ export class Sht31 extends Sensor {
   private readonly rx: StaticArray<u8> = new StaticArray<u8>(6);
   private temperature: f64 = NaN;
   private humidity: f64 = NaN;
+  /** A measurement was triggered by start() and not yet collected. */
+  private started: bool = false;
 
   constructor(bus: i32, address: i32 = SHT31_ADDRESS) {
     super();
@@ -68,9 +70,19 @@ export class Sht31 extends Sensor {
     return sht31Crc8(buf, 2) == load<u8>(buf + 2) ? OK : ERR_CHECKSUM;
   }
 
-  fetch(now: u32): i32 {
-    let s = this.command(CMD_SINGLE_SHOT_HIGH);
+  /** Send the single-shot command; the core collects after t_MEAS max (Table 4), so fetch() reads the
+   *  result at the first try instead of polling through NACKed read headers. */
+  start(now: u32): i32 {
+    const s = this.command(CMD_SINGLE_SHOT_HIGH);
     if (s != OK) return s; // a NACK here: the part is absent
+    this.started = true;
+    return <i32>((MEASUREMENT_MAX_US + 999) / 1000);
+  }
+
+  fetch(now: u32): i32 {
+    let s: i32 = OK;
+    if (!this.started) { s = this.start(now); if (s < 0) return s; }
+    this.started = false;
     const buf = changetype<usize>(this.rx);
     const start = time_us();
     s = ERR_TIMEOUT;
