@@ -3,7 +3,7 @@
 // One HalHost per device instance. It touches only the module's memory and the models it is wired to.
 // Kept allocation-light: it runs once per HAL call for every device of a fleet.
 import { HAL_IMPORT_NAMES, HAL_MODULE, HalConst, Status, type HalImports } from "./abi.generated.js";
-import type { DeviceWiring, PinDevice } from "./buses.js";
+import type { DeviceWiring, I2cTarget, PinDevice } from "./buses.js";
 
 /** A device's monotonic virtual clock. The fleet scheduler sets it before each tick; HAL calls that
  *  block on a device (pulse capture, clock stretching) advance it. */
@@ -34,6 +34,8 @@ export interface HalHostOptions {
 export class ModulePanic extends Error {}
 
 const utf8 = new TextDecoder();
+const NACK = Object.freeze({ status: Status.ERR_NACK as number });
+const INVALID = Object.freeze({ status: Status.ERR_INVALID as number });
 
 export class HalHost implements HalImports {
   private mem: Uint8Array = new Uint8Array(0);
@@ -132,20 +134,26 @@ export class HalHost implements HalImports {
     if (!this.options.wiring.i2c.has(bus)) return Status.ERR_INVALID;
     return freq_hz > 0 && freq_hz <= 1_000_000 ? Status.OK : Status.ERR_INVALID;
   }
-  private i2cTarget(bus: number, addr: number): { status: number; target?: import("./buses.js").I2cTarget } {
+  /** Reused answer of i2cTarget: one lookup per transaction of every device, so no object per call. */
+  private readonly found: { status: number; target?: I2cTarget } = { status: Status.OK };
+
+  private i2cTarget(bus: number, addr: number): { status: number; target?: I2cTarget } {
     const parts = this.options.wiring.i2c.get(bus);
-    if (!parts) return { status: Status.ERR_INVALID };
+    if (!parts) return INVALID;
     const now = this.options.clock.us;
     const fault = this.options.wiring.i2cFault?.check(bus, addr, now) ?? Status.OK;
     if (fault !== Status.OK) return { status: fault };
-    const target = parts.find((p) => p.address === addr && p.present(now));
-    return target ? { status: Status.OK, target } : { status: Status.ERR_NACK };
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      if (p.address === addr && p.present(now)) { this.found.target = p; return this.found; }
+    }
+    return NACK;
   }
   i2c_write(bus: number, addr: number, data: number, len: number): number {
     if (!this.inBounds(data, len)) return Status.ERR_INVALID;
     const { status, target } = this.i2cTarget(bus, addr);
     if (!target) return status;
-    return target.write(this.view().slice(data, data + len), this.options.clock.us);
+    return target.write(this.view().subarray(data, data + len), this.options.clock.us);
   }
   i2c_read(bus: number, addr: number, out: number, len: number): number {
     if (!this.inBounds(out, len)) return Status.ERR_INVALID;

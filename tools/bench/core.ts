@@ -8,13 +8,7 @@ import { compileAssemblyScript } from "../../host/build/compile.js";
 import { HalHost, VirtualClock, emptyWiring } from "../../simulator/hal/host.js";
 import { ReferenceAggregator } from "../../simulator/reference/aggregator.js";
 
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  baseline?: number;
-  ratio?: number;
-}
+import type { BenchResult } from "./result.js";
 
 const ENTRY = "firmware/tests/entries/core-test.ts";
 const VALUES = 1024;          // the entry's value buffer holds 1024 f64

@@ -117,7 +117,15 @@ export function invertMonotonic(f: (raw: number) => number, range: RawRange, tar
   let a = 0;
   let b = n;
   if (hint !== undefined) {
-    const k = Math.min(n, Math.max(0, Math.round((hint - lo) / step)));
+    let k = Math.min(n, Math.max(0, Math.round((hint - lo) / step)));
+    // One secant step from the hint first: compensation is nearly linear over a few hundred raw
+    // steps, so the gallop below then starts a step or two from the answer (a handful of
+    // evaluations of f instead of ~2 log2(distance); pressure's f is 64-bit BigInt arithmetic).
+    const span = Math.min(64, n - k);
+    if (span > 0) {
+      const f0 = f(lo + k * step), f1 = f(lo + (k + span) * step);
+      if (f1 !== f0) k = Math.min(n, Math.max(0, k + Math.round(((target - f0) * span) / (f1 - f0))));
+    }
     let d = 1;
     if (before(k)) {
       a = k + 1;

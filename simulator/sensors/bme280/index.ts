@@ -67,7 +67,7 @@ export class Bme280Model implements I2cTarget {
   private normalSinceUs = 0;          // normal mode: when the first cycle started
   private normalCycles = 0;           // normal mode: cycles already in the data registers
   private imUpdateUntilUs = 0;        // status.im_update is set until then (NVM copy)
-  private cache: { key: string; raw: Bme280Raw } | null = null;
+  private cache: { T: number; P: number; H: number; stepT: number; stepP: number; raw: Bme280Raw } | null = null;
 
   constructor(private readonly options: Bme280ModelOptions) {
     this.address = options.address ?? 0x76;
@@ -207,8 +207,8 @@ export class Bme280Model implements I2cTarget {
    *  t_fine for P and H even when T's output is skipped. Memoised on the inputs. */
   private physicalRaw(tMs: number, stepT: number, stepP: number): Bme280Raw {
     const T = this.options.temperature.at(tMs), P = this.options.pressure.at(tMs), H = this.options.humidity.at(tMs);
-    const key = `${T}|${P}|${H}|${stepT}|${stepP}`;
-    if (this.cache?.key === key) return this.cache.raw;
+    const k = this.cache;
+    if (k && k.T === T && k.P === P && k.H === H && k.stepT === stepT && k.stepP === stepP) return k.raw;
     const c = this.compensation, hint = this.cache?.raw;
     const t = avoid(invertMonotonic((r) => c.temperature(r).t, { lo: 0, hi: RAW20_MAX, step: stepT, rising: true }, T * 100, hint?.t), SKIPPED_20BIT, stepT);
     const tFine = c.temperature(t).tFine;
@@ -216,7 +216,7 @@ export class Bme280Model implements I2cTarget {
     const p = avoid(invertMonotonic((r) => c.pressure(r, tFine) | 0, { lo: 0, hi: RAW20_MAX, step: stepP, rising: false }, P * 100 * 256, hint?.p), SKIPPED_20BIT, stepP);
     const h = avoid(invertMonotonic((r) => c.humidity(r, tFine), { lo: 0, hi: RAW16_MAX, step: 1, rising: true }, H * 1024, hint?.h), SKIPPED_16BIT, 1);
     const raw = { t, p, h };
-    this.cache = { key, raw };
+    this.cache = { T, P, H, stepT, stepP, raw };
     return raw;
   }
 }
