@@ -1,0 +1,57 @@
+// `iotfw flash <port>`: write a build's flash plan to an ESP32 over its ROM bootloader (esptool-js via
+// host/flash/flasher.ts), with a progress bar (rate, time left) on stderr and a summary on stdout.
+// May touch: the port and the flash of the device behind it; reads the plan folder.
+import type { Command } from "commander";
+import { flashDevice, FlashError, type FlashProgress } from "../../flash/flasher.js";
+import { CliError } from "../errors.js";
+
+function bar(p: FlashProgress): string {
+  const width = 24;
+  const filled = Math.round(p.fraction * width);
+  const eta = Math.ceil(p.etaSeconds);
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${(p.fraction * 100).toFixed(0).padStart(3)}%  ` +
+    `${(p.rate / 1024).toFixed(1)} KiB/s  ${Math.floor(eta / 60)}:${String(eta % 60).padStart(2, "0")} left  ${p.file}`;
+}
+
+export function register(program: Command): void {
+  program
+    .command("flash")
+    .description("write the app (and the partition table if the device lacks the Wasm partition) to an ESP32")
+    .argument("<port>", "serial port (/dev/ttyUSB0, COM3, a pty) or socket://host:port")
+    .option("-b, --board <board>", "board the plan must be for (default: the plan's)")
+    .option("-p, --plan <dir>", "build folder with flash-plan.json (default: build/<board>, else build/esp32)")
+    .option("--baud <n>", "baud rate for the transfer, after syncing at 115200", "460800")
+    .option("--full", "also write the C runtime's bootloader and app images from the plan folder")
+    .option("--erase", "erase the whole flash first (then the partition table is always written)")
+    .option("--no-verify", "skip the MD5 check of what was written")
+    .option("--attempts <n>", "connection attempts (reset sequence + 5 SYNCs each)", "7")
+    .option("-v, --verbose", "show esptool-js's own messages")
+    .action(async (port: string, opts: { board?: string; plan?: string; baud: string; full?: boolean; erase?: boolean; verify: boolean; verbose?: boolean; attempts: string }) => {
+      const baud = Number(opts.baud);
+      if (!Number.isInteger(baud) || baud < 9600 || baud > 5_000_000) throw new CliError(`--baud ${opts.baud}: expected a baud rate such as 115200, 460800 or 921600`);
+      const tty = process.stderr.isTTY;
+      let lastStep = -1;
+      try {
+        const r = await flashDevice({
+          port, board: opts.board, planDir: opts.plan, baud, full: opts.full, erase: opts.erase, verify: opts.verify, connectAttempts: Math.max(1, Number(opts.attempts) || 7),
+          onInfo: (line) => process.stderr.write(`${tty ? "\r\x1b[K" : ""}${line}\n`),
+          onDebug: opts.verbose ? (line) => process.stderr.write(`esptool: ${line}\n`) : undefined,
+          onProgress: (p) => {
+            if (tty) { process.stderr.write(`\r\x1b[K${bar(p)}`); return; }
+            const step = Math.floor(p.fraction * 4);
+            if (step !== lastStep) { lastStep = step; process.stderr.write(`${bar(p)}\n`); }
+          },
+        });
+        if (tty) process.stderr.write("\r\x1b[K");
+        for (const w of r.written) {
+          process.stdout.write(`wrote ${w.file} (${w.bytes} bytes) at 0x${w.address.toString(16)}${w.md5 ? `, md5 ${w.md5} verified` : ", not verified"}\n`);
+        }
+        for (const s of r.skipped) process.stdout.write(`kept ${s.file}: ${s.reason}\n`);
+        process.stdout.write(`flashed ${r.chip} (board ${r.board}) in ${r.timings.total.toFixed(1)} s at ${r.baud} baud; reset into the app\n`);
+      } catch (e) {
+        if (tty) process.stderr.write("\n");
+        if (e instanceof FlashError) throw new CliError(e.message, e.exitCode);
+        throw e;
+      }
+    });
+}

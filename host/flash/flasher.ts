@@ -1,0 +1,182 @@
+// `iotfw flash` as a library: write a build's flash plan to a chip over its ROM bootloader with
+// esptool-js's own ESPLoader (sync, chip detection, stub upload, baud change, compressed writes), over a
+// serial port or socket:// through NodeSerialPort. Refuses a plan for another chip before writing; reads
+// the device's partition table (READ_FLASH via the stub) to decide whether the table must be written;
+// verifies each image with SPI_FLASH_MD5 through the stub (16 raw bytes: esptool-js's own check compares
+// the ROM's hex-text answer in the wrong form, so we compare ourselves); then resets into the app in-band
+// (FLASH_BEGIN 0,0 + FLASH_END "reboot", which the stub obeys; works over ptys and sockets that have no
+// DTR/RTS). May touch: the port it opens and the flash of the device behind it.
+import { ESPLoader, Transport } from "esptool-js";
+import { parseLinkSpec, LinkError } from "../link/open.js";
+import { deviceHasWasmPartition, FlashError, loadPlan, md5Hex, padded, type FlashImage, type LoadedPlan } from "./plan.js";
+import { NodeSerialPort } from "./webserial.js";
+import { MAX_PARTITION_LENGTH } from "../build/partition-table.js";
+
+export { FlashError } from "./plan.js";
+
+/** The ROM bootloader's speed after reset (esptool: ESP_ROM_BAUD). */
+export const ROM_BAUD = 115200;
+
+export interface FlashOptions {
+  /** Device path or socket://host:port. */
+  port: string;
+  board?: string;
+  planDir?: string;
+  baud?: number;
+  full?: boolean;
+  erase?: boolean;
+  verify?: boolean;
+  cwd?: string;
+  /** Sync attempts (each with esptool-js's reset sequence and 5 SYNCs); default 7 like esptool. */
+  connectAttempts?: number;
+  onProgress?(p: FlashProgress): void;
+  /** Lines worth showing a user ("Connected: ESP32", "Writing ..."). */
+  onInfo?(line: string): void;
+  /** esptool-js's own log lines. */
+  onDebug?(line: string): void;
+}
+
+export interface FlashProgress {
+  file: string;
+  address: number;
+  /** Index among the images being written, and their count. */
+  index: number;
+  count: number;
+  /** Compressed bytes of this image sent so far, and in all. */
+  sent: number;
+  total: number;
+  /** 0..1 over all images, weighted by their uncompressed size. */
+  fraction: number;
+  /** Uncompressed bytes per second so far, and the estimated seconds left. */
+  rate: number;
+  etaSeconds: number;
+}
+
+export interface FlashResult {
+  chip: string;
+  board: string;
+  written: Array<{ address: number; file: string; bytes: number; md5: string | null }>;
+  skipped: Array<{ file: string; reason: string }>;
+  /** Seconds: connect (sync, detect, stub, baud), data transfer (the writes), verify, total. */
+  timings: { connect: number; transfer: number; verify: number; total: number };
+  /** Bytes the host sent while writing (SLIP-framed, compressed), and the baud rate used. */
+  transferWireBytes: number;
+  baud: number;
+  reset: boolean;
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+const now = () => performance.now() / 1000;
+
+export async function flashDevice(options: FlashOptions): Promise<FlashResult> {
+  const t0 = now();
+  const loaded: LoadedPlan = loadPlan({ planDir: options.planDir, board: options.board, full: options.full, cwd: options.cwd });
+  const { board } = loaded;
+  const baud = options.baud ?? 460800;
+  let spec;
+  try { spec = parseLinkSpec(options.port, ROM_BAUD); } catch (e) { throw new FlashError((e as Error).message); }
+  const info = options.onInfo ?? (() => {});
+  const port = new NodeSerialPort(spec);
+  const transport = new Transport(port as never, false);
+  // Transport.trace logs some events (read loop ending) with console.log even with tracing off.
+  (transport as unknown as { trace(m: string): void }).trace = (m: string) => options.onDebug?.(m);
+  const loader = new ESPLoader({
+    transport, baudrate: baud, romBaudrate: ROM_BAUD, debugLogging: false,
+    terminal: { clean() {}, writeLine: (l: string) => options.onDebug?.(l), write: (l: string) => options.onDebug?.(l) },
+  });
+  let opened = false;
+  try {
+    // Connect: sockets have no modem lines, so no reset sequence there.
+    try {
+      await loader.detectChip(spec.kind === "tcp" ? "no_reset" : "default_reset", options.connectAttempts ?? 7);
+      opened = true;
+    } catch (e) {
+      opened = port.readable !== null;
+      if (e instanceof LinkError) throw new FlashError(e.message);
+      const msg = (e as Error).message;
+      if (/Failed to connect/i.test(msg)) {
+        throw new FlashError(`${options.port}: no answer from the ROM bootloader (no SYNC reply after ${options.connectAttempts ?? 7} attempts). ` +
+          `Put the board in download mode: hold BOOT (GPIO0) while pressing and releasing EN/RESET, then release BOOT and try again; check the cable and that this is the right port.`);
+      }
+      throw new FlashError(`${options.port}: cannot identify the chip: ${msg}`);
+    }
+    const chipName: string = loader.chip.CHIP_NAME;
+    if (chipName !== board.chip) {
+      throw new FlashError(`the device on ${options.port} is an ${chipName}, but the plan in ${loaded.dir} is for board ${board.name} (${board.chip}): ` +
+        `nothing was written. Build for this chip (\`iotfw build --board ${chipName.toLowerCase().replace("-", "")}\`) or connect the ${board.chip}.`);
+    }
+    info(`Connected: ${chipName} on ${options.port}`);
+    await loader.runStub();
+    if (!loader.IS_STUB) throw new FlashError(`the flasher stub did not start on the ${chipName}; cannot flash or verify safely`);
+    if (baud !== ROM_BAUD) await loader.changeBaud();
+    const tConnected = now();
+
+    // What to write.
+    const skipped: FlashResult["skipped"] = [];
+    let images: FlashImage[] = loaded.images;
+    if (!options.full && !options.erase) {
+      const table = images.find((i) => i.role === "partition-table");
+      if (table) {
+        const device = await loader.readFlash(board.flash.partitionTableOffset, MAX_PARTITION_LENGTH);
+        const has = deviceHasWasmPartition(device, board);
+        if (has.ok) { images = images.filter((i) => i !== table); skipped.push({ file: table.file, reason: has.reason }); }
+        else info(`Writing the partition table too: ${has.reason}`);
+      }
+    }
+    const totalBytes = images.reduce((n, i) => n + i.data.length, 0);
+    const doneBefore = images.map((_, k) => images.slice(0, k).reduce((n, i) => n + i.data.length, 0));
+    const startWire = port.counters.bytesWritten;
+    const tWrite = now();
+    let current = 0;
+    try {
+      await loader.writeFlash({
+        fileArray: images.map((i) => ({ data: i.data, address: i.address })),
+        flashMode: "keep", flashFreq: "keep", flashSize: "keep", eraseAll: options.erase ?? false, compress: true,
+        reportProgress: (index: number, sent: number, total: number) => {
+          current = index;
+          const image = images[index];
+          const done = doneBefore[index] + (total ? (sent / total) * image.data.length : 0);
+          const elapsed = Math.max(1e-3, now() - tWrite);
+          const rate = done / elapsed;
+          options.onProgress?.({
+            file: image.file, address: image.address, index, count: images.length, sent, total,
+            fraction: totalBytes ? done / totalBytes : 1, rate, etaSeconds: rate > 0 ? (totalBytes - done) / rate : 0,
+          });
+        },
+      });
+    } catch (e) {
+      const image = images[current];
+      throw new FlashError(`writing ${image.file} at ${hex(image.address)} failed: ${(e as Error).message}. ` +
+        `The device was not reset and its flash may hold a partial image: flash again.`);
+    }
+    const tWritten = now();
+    const transferWireBytes = port.counters.bytesWritten - startWire;
+
+    const written: FlashResult["written"] = [];
+    for (const image of images) {
+      let md5: string | null = null;
+      if (options.verify !== false) {
+        const expected = md5Hex(padded(image.data));
+        const got = await loader.flashMd5sum(image.address, padded(image.data).length);
+        md5 = loader.IS_STUB ? got : Buffer.from(got, "hex").toString("latin1"); // ROM: hex text, hex-encoded again by toHex
+        if (md5 !== expected) {
+          throw new FlashError(`verification failed for ${image.file} at ${hex(image.address)}: the device's flash has MD5 ${md5}, the file ${expected}. ` +
+            `The device was not reset. Flash again; if it fails again the flash chip may be faulty.`, 3);
+        }
+      }
+      written.push({ address: image.address, file: image.file, bytes: image.data.length, md5 });
+    }
+    const tVerified = now();
+
+    // Reset into the app, in-band (esptool's own write_flash ends with FLASH_BEGIN(0, 0) then FLASH_END).
+    await loader.flashBegin(0, 0);
+    await loader.flashFinish(true);
+    info("Reset into the app");
+    return {
+      chip: chipName, board: board.name, written, skipped, baud, reset: true, transferWireBytes,
+      timings: { connect: tConnected - t0, transfer: tWritten - tWrite, verify: tVerified - tWritten, total: now() - t0 },
+    };
+  } finally {
+    if (opened || port.readable) { try { await transport.disconnect(); } catch { await port.close(); } }
+  }
+}
