@@ -7,3 +7,4 @@ export { serialFrame, tcpFrame, jsonMessage, SERIAL_DELIMITER, TCP_PREAMBLE, JSO
 export { SerialReader, type DecodedFrame, type SerialReaderStats } from "./serial-reader.js";
 export { TcpReader, type TcpMessage, type TcpFraming, type TcpReaderStats, type TcpReaderOptions } from "./tcp-reader.js";
 export { frameToJson, type JsonObject, type JsonValue } from "./json.js";
+export { signFrame, unsignFrame, verifyFrameHmac, isSignedFrame, decodeFrameAllowingHmac, FLAG_HMAC, HMAC_SIZE, SIGNABLE_FRAME_MAX } from "./hmac.js";

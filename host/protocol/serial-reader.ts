@@ -4,7 +4,7 @@
 // bounded: a block longer than the largest encoded frame is discarded up to its delimiter, not kept.
 import { cobsDecode, cobsMaxEncodedLength } from "./cobs.js";
 import { decodeFrame } from "./codec.js";
-import { FRAME_MAX, type Frame } from "./frame.js";
+import { FRAME_MAX, type DecodeResult, type Frame } from "./frame.js";
 import { SERIAL_DELIMITER } from "./link-framing.js";
 
 export interface DecodedFrame {
@@ -33,8 +33,12 @@ export class SerialReader {
   /** Bytes of the current block beyond BLOCK_MAX (it is being discarded). */
   private overflowBytes = 0;
 
-  /** @param onError called for each dropped block, with the reason (e.g. for a monitor). */
-  constructor(private readonly onError?: (error: string, droppedBytes: number) => void) {}
+  /** @param onError called for each dropped block, with the reason (e.g. for a monitor).
+   *  @param options.decode replaces decodeFrame (e.g. decodeFrameAllowingHmac in the bridge). */
+  constructor(
+    private readonly onError?: (error: string, droppedBytes: number) => void,
+    private readonly options: { decode?: (bytes: Uint8Array) => DecodeResult } = {},
+  ) {}
 
   /** Feed received bytes; returns the frames completed by them, in order. Never throws. */
   push(chunk: Uint8Array): DecodedFrame[] {
@@ -57,7 +61,7 @@ export class SerialReader {
     if (overflowed) return this.drop(`block of ${length} bytes exceeds ${BLOCK_MAX} (the largest encoded frame)`, length);
     const bytes = cobsDecode(this.block.subarray(0, length));
     if (bytes === null) return this.drop("not a COBS block", length);
-    const result = decodeFrame(bytes);
+    const result = (this.options.decode ?? decodeFrame)(bytes);
     if (!result.ok) return this.drop(result.error, length);
     this.stats.frames++;
     out.push({ frame: result.frame, bytes });

@@ -4,7 +4,7 @@
 // those 4 bytes are the first length. Errors come out as values, never exceptions. A declared length over
 // the limit is skipped byte by byte as it arrives, never buffered.
 import { decodeFrame } from "./codec.js";
-import { FRAME_MAX, type Frame } from "./frame.js";
+import { FRAME_MAX, type DecodeResult, type Frame } from "./frame.js";
 import { JSON_MESSAGE_MAX, TCP_PREAMBLE } from "./link-framing.js";
 
 export type TcpFraming = "pending" | "iotfw" | "json";
@@ -26,6 +26,8 @@ export interface TcpReaderStats {
 export interface TcpReaderOptions {
   /** Largest MicroPython JSON message accepted (default JSON_MESSAGE_MAX). */
   maxJsonBytes?: number;
+  /** Replaces decodeFrame for iotfw frames (e.g. decodeFrameAllowingHmac in the bridge). */
+  decode?: (bytes: Uint8Array) => DecodeResult;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -34,6 +36,7 @@ export class TcpReader {
   framing: TcpFraming = "pending";
   readonly stats: TcpReaderStats = { frames: 0, jsonMessages: 0, errors: 0, skippedBytes: 0 };
   private readonly maxJsonBytes: number;
+  private readonly decode: (bytes: Uint8Array) => DecodeResult;
   /** The 4 preamble bytes, then each length prefix, as they arrive. */
   private readonly head = new Uint8Array(4);
   private headLength = 0;
@@ -45,6 +48,7 @@ export class TcpReader {
 
   constructor(options: TcpReaderOptions = {}) {
     this.maxJsonBytes = options.maxJsonBytes ?? JSON_MESSAGE_MAX;
+    this.decode = options.decode ?? decodeFrame;
   }
 
   /** Feed received bytes; returns the messages (and errors) completed by them, in order. Never throws. */
@@ -103,7 +107,7 @@ export class TcpReader {
 
   private message(body: Uint8Array): TcpMessage {
     if (this.framing === "iotfw") {
-      const r = decodeFrame(body);
+      const r = this.decode(body);
       if (!r.ok) return this.error(r.error);
       this.stats.frames++;
       return { kind: "frame", frame: r.frame, bytes: body };

@@ -13,6 +13,8 @@ import type { ScenarioSpec } from "../../simulator/sensors/scenario.js";
 import type { SliceResult } from "../../simulator/fleet/fleet.js";
 import { DashboardFeed } from "../../simulator/dashboard/adapter.js";
 import { startDashboard } from "../../simulator/dashboard/server.js";
+import { frameAt } from "../../simulator/fleet/frame-batch.js";
+import { SerialExposure } from "./serial-exposure.js";
 
 export interface SimulateOptions {
   devices: number;
@@ -28,6 +30,8 @@ export interface SimulateOptions {
   inProcess?: boolean;
   /** Serve the dashboard on this port (0 = any free); undefined = no dashboard. */
   dashboardPort?: number;
+  /** Expose device 1 on a pseudo-terminal linked at this path (as a board on USB). */
+  serialPath?: string;
   /** Where build outputs go (default build/<board>). */
   buildDir?: string;
   cwd?: string;
@@ -71,33 +75,55 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
 
   const telemetry = new FleetTelemetry();
   let out: WriteStream | NodeJS.WriteStream | undefined;
-  if (options.out === "-") out = process.stdout;
-  else if (options.out) out = createWriteStream(options.out);
-  const dashboard = options.dashboardPort !== undefined ? await startDashboard({ port: options.dashboardPort }) : undefined;
-  const feed = dashboard ? new DashboardFeed({ publish: dashboard.publish, devices: options.devices }) : undefined;
-  if (dashboard) options.onDashboard?.(dashboard.url);
-
+  let dashboard: Awaited<ReturnType<typeof startDashboard>> | undefined;
+  let serial: SerialExposure | undefined;
   let watchdogResets = 0;
   const progress = (deviceMs: number, wallMs: number): SimulateProgress =>
     ({ deviceMs, wallMs, devices: options.devices, telemetry, watchdogResets });
   const started = performance.now();
+  const exposed = fleet.deviceIds[0];
+  let feed: DashboardFeed | undefined;
+
+  const onSlice = async (slice: SliceResult, nowMs: number): Promise<void> => {
+    watchdogResets += slice.resets.length;
+    if (serial) {
+      const mine: Uint8Array[] = [];
+      for (let i = 0; i < slice.batch.count; i++) if (slice.batch.device[i] === exposed) mine.push(frameAt(slice.batch, i));
+      serial.send(mine);
+    }
+    let text = "";
+    for (const d of telemetry.ingest(slice.batch)) if (out) text += JSON.stringify(telemetry.toJson(d)) + "\n";
+    feed?.addSlice(slice, nowMs);
+    if (out && text && !out.write(text)) await once(out, "drain");
+    options.onProgress?.(progress(nowMs, performance.now() - started));
+  };
+
   try {
+    if (options.out === "-") out = process.stdout;
+    else if (options.out) out = createWriteStream(options.out);
+    if (options.dashboardPort !== undefined) {
+      dashboard = await startDashboard({ port: options.dashboardPort });
+      feed = new DashboardFeed({ publish: dashboard.publish, devices: options.devices });
+      options.onDashboard?.(dashboard.url);
+    }
+    if (options.serialPath) serial = await SerialExposure.open(options.serialPath);
     const run = await runFleet(fleet, {
       durationMs: options.durationMs,
       speed: options.speed,
       signal: options.signal,
-      onSlice: async (slice: SliceResult, nowMs: number) => {
-        watchdogResets += slice.resets.length;
-        let text = "";
-        for (const d of telemetry.ingest(slice.batch)) if (out) text += JSON.stringify(telemetry.toJson(d)) + "\n";
-        feed?.addSlice(slice, nowMs);
-        if (out && text && !out.write(text)) await once(out, "drain");
-        options.onProgress?.(progress(nowMs, performance.now() - started));
+      onSlice,
+      between: async (nowMs: number) => {
+        // Control frames from the exposed device's pty reach it between slices, as on a real link.
+        for (const frame of serial?.takeDownlink() ?? []) {
+          const reply = await fleet.control(exposed, frame, nowMs);
+          await onSlice({ batch: reply.batch, resets: [], ticks: 0 }, nowMs);
+        }
       },
     });
     return { ...progress(run.deviceMs, run.wallMs), app: `${built.manifest.app.name}@${built.manifest.app.version}`, sha256: built.manifest.sha256, shards: fleet.shardCount };
   } finally {
     await fleet.close();
+    await serial?.close();
     if (out && out !== process.stdout) { (out as WriteStream).end(); await once(out, "close"); }
     await dashboard?.close();
   }

@@ -10,6 +10,9 @@ import { WiringError } from "../../../simulator/fleet/wiring.js";
 import { parseScenario, ScenarioError, type ScenarioSpec } from "../../../simulator/sensors/scenario.js";
 import { simulate, type SimulateProgress, type SimulateResult } from "../../simulate/session.js";
 import { CliError } from "../errors.js";
+import { SerialExposureError } from "../../simulate/serial-exposure.js";
+import { PtyError } from "../../link/pty.js";
+import { LinkError } from "../../link/open.js";
 
 interface SimulateFlags {
   sensors: string;
@@ -22,6 +25,7 @@ interface SimulateFlags {
   out?: string;
   workers?: string;
   dashboard?: string | boolean;
+  serial?: string;
 }
 
 const positiveInt = (name: string, text: string): number => {
@@ -54,6 +58,7 @@ export function register(program: Command): void {
     .option("-o, --out <file>", "write decoded frames as NDJSON to a file, or - for stdout")
     .option("--workers <n>", "processes to spread devices over (default: one per core)")
     .option("--dashboard [port]", "serve a live dashboard on localhost (default port 8080)")
+    .option("--serial <path>", "expose device 1 on a pseudo-terminal linked at <path>, as a board on USB (needs socat)")
     .action(async (flags: SimulateFlags) => {
       const devices = positiveInt("--sensors", flags.sensors);
       const seed = Number(flags.seed);
@@ -79,7 +84,7 @@ export function register(program: Command): void {
           devices, board: flags.board, appDir: flags.app, durationMs, speed, seed,
           scenario: flags.scenario ? loadScenarioFile(flags.scenario) : undefined,
           out: flags.out, workers: flags.workers ? positiveInt("--workers", flags.workers) : undefined,
-          dashboardPort, signal: abort.signal,
+          dashboardPort, serialPath: flags.serial, signal: abort.signal,
           onProgress: (p) => live?.update(p),
           onDashboard: (url) => process.stderr.write(`dashboard: ${url}\n`),
         });
@@ -87,7 +92,8 @@ export function register(program: Command): void {
         summaryTo.write(summary(result));
       } catch (e) {
         live?.clear();
-        if (e instanceof BuildError || e instanceof FleetError || e instanceof WiringError || e instanceof ScenarioError) {
+        if (e instanceof BuildError || e instanceof FleetError || e instanceof WiringError || e instanceof ScenarioError ||
+            e instanceof SerialExposureError || e instanceof PtyError || e instanceof LinkError) {
           throw new CliError(e.message);
         }
         throw e;

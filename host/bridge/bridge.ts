@@ -1,0 +1,347 @@
+// The bridge (docs/bridge.md): wires inputs -> checks (keys, de-duplication, sessions) -> durable spool ->
+// one forwarder per upstream, plus control routing, the HTTP API and the embedded broker when no upstream
+// is given. `Bridge.start(options)` is what `iotfw bridge` runs; tests start it in-process or as a child.
+// May touch: the spool directory, the ports and serial devices it is told to use.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import type { AddressInfo } from "node:net";
+import {
+  decodeFrameAllowingHmac, frameToJson, isSignedFrame, verifyFrameHmac, type ControlFrame, type Frame, type JsonObject, type JsonValue,
+} from "../protocol/index.js";
+import { Api } from "./api.js";
+import { startEmbeddedBroker, EMBEDDED_BROKER_PORT, type EmbeddedBroker } from "./broker.js";
+import { CommandError, parseCommand } from "./commands.js";
+import { Dedupe } from "./dedupe.js";
+import { ControlError, Devices, type DeviceLink } from "./devices.js";
+import { SerialInput, TcpInput, type Ingest, type TcpConnection } from "./inputs.js";
+import { loadKeys } from "./keys.js";
+import { Metrics } from "./metrics.js";
+import { decodeRecord, deviceName, encodeRecord, parseDeviceName, wallMs, type SpoolRecord } from "./records.js";
+import { Spool } from "./spool.js";
+import { Forwarder, type Upstream } from "./upstream.js";
+import { MqttUpstream } from "./upstream-mqtt.js";
+import { BridgeUpstream, HttpUpstream, NdjsonUpstream } from "./upstream-simple.js";
+
+export const DEFAULT_SPOOL_DIR = join(homedir(), ".iotfw", "spool");
+export const DEFAULT_HTTP = "127.0.0.1:7601";
+
+export interface BridgeOptions {
+  serial?: string[];
+  baudRate?: number;
+  /** "tcp://host:port" for devices, MicroPython nodes and bridges below. */
+  listen?: string;
+  /** mqtt(s)://, http(s)://, tcp://, file:<path>, "-". None: the embedded broker. */
+  upstreams?: string[];
+  spoolDir?: string;
+  spoolMaxBytes?: number;
+  commitIntervalMs?: number;
+  keysFile?: string;
+  /** "host:port" of the HTTP API, or "off". */
+  http?: string;
+  /** "host:port" of the embedded broker (only used without upstreams). */
+  broker?: string;
+  mqttPrefix?: string;
+  haDiscovery?: string;
+  caFile?: string;
+  log?: (line: string) => void;
+}
+
+export class BridgeError extends Error {}
+
+/** "host:port" or "tcp://host:port" -> parts; port 0 = any free port. */
+export function parseHostPort(text: string, what: string): { host: string; port: number } {
+  const m = /^(?:tcp:\/\/)?(\[[^\]]+\]|[^:/]+):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new BridgeError(`${what}: expected host:port (e.g. 127.0.0.1:7600), got "${text}"`);
+  return { host: m[1].replace(/^\[|\]$/g, ""), port };
+}
+
+/** Fowler–Noll–Vo 1a, 32-bit (IETF draft-eastlake-fnv): device ids for MicroPython nodes named by text. */
+export function fnv1a32(text: string): number {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(text, "utf8")) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h >>> 0;
+}
+
+/** A MicroPython node's device id: its "device"/"id" field (hex id, number, or name hashed), else the
+ *  hash of its peer address (docs/bridge.md "MicroPython nodes"). */
+export function jsonDeviceId(field: unknown, peer: string): number {
+  if (typeof field === "number" && Number.isInteger(field) && field >= 0 && field <= 0xffffffff) return field;
+  if (typeof field === "string" && field) return parseDeviceName(field) ?? fnv1a32(field);
+  return fnv1a32(peer);
+}
+
+function jsonReadings(value: unknown[]): JsonObject[] {
+  return value.map((el, i): JsonObject => {
+    if (el !== null && typeof el === "object" && !Array.isArray(el)) {
+      const o = el as Record<string, JsonValue>;
+      const name = o.sensor ?? o.name ?? o.channel ?? `v${i}`;
+      return { name: String(name), ...(o.unit !== undefined ? { unit: o.unit } : {}), value: (o.value ?? o.v ?? null) as JsonValue, ...(o.t !== undefined ? { t: o.t } : {}) };
+    }
+    return { name: `v${i}`, value: (typeof el === "number" || typeof el === "string" || typeof el === "boolean" ? el : null) };
+  });
+}
+
+export class Bridge implements Ingest {
+  readonly metrics = new Metrics();
+  readonly token = randomBytes(24).toString("hex");
+  readonly upstreams: Upstream[] = [];
+  httpAddress: AddressInfo | null = null;
+  tcpAddress: AddressInfo | null = null;
+  broker: EmbeddedBroker | null = null;
+  private readonly dedupe = new Dedupe();
+  private spool!: Spool;
+  private devices!: Devices;
+  private keys: Map<number, Buffer> | null = null;
+  private readonly forwarders: Forwarder[] = [];
+  private readonly serials: SerialInput[] = [];
+  private tcp: TcpInput | null = null;
+  private api: Api | null = null;
+  private lockFile = "";
+  readonly spoolDir: string;
+  readonly log: (line: string) => void;
+
+  private constructor(private readonly options: BridgeOptions) {
+    this.spoolDir = options.spoolDir ?? DEFAULT_SPOOL_DIR;
+    this.log = options.log ?? ((line) => process.stderr.write(`bridge: ${line}\n`));
+  }
+
+  static async start(options: BridgeOptions): Promise<Bridge> {
+    const b = new Bridge(options);
+    try {
+      await b.startParts();
+    } catch (e) {
+      await b.stop().catch(() => undefined);
+      throw e;
+    }
+    return b;
+  }
+
+  private takeLock(): void {
+    mkdirSync(this.spoolDir, { recursive: true });
+    this.lockFile = join(this.spoolDir, "bridge.lock");
+    if (existsSync(this.lockFile)) {
+      const pid = Number(readFileSync(this.lockFile, "utf8"));
+      let alive = false;
+      try { if (pid > 0 && pid !== process.pid) { process.kill(pid, 0); alive = true; } } catch { /* not running: a crash left it */ }
+      if (alive) throw new BridgeError(`spool ${this.spoolDir} is in use by another bridge (pid ${pid}); give each bridge its own --spool`);
+    }
+    writeFileSync(this.lockFile, String(process.pid));
+  }
+
+  private async startParts(): Promise<void> {
+    const o = this.options;
+    this.takeLock();
+    if (o.keysFile) this.keys = loadKeys(o.keysFile);
+    // Upstreams first (their names are the spool's readers); the embedded broker when there is none.
+    let urls = o.upstreams ?? [];
+    if (urls.length === 0) {
+      const { host, port } = o.broker ? parseHostPort(o.broker, "--broker") : { host: "127.0.0.1", port: EMBEDDED_BROKER_PORT };
+      this.broker = await startEmbeddedBroker(host, port);
+      this.log(`no --upstream: embedded MQTT broker on ${this.broker.url}`);
+      urls = [this.broker.url];
+    }
+    for (const url of urls) this.upstreams.push(this.makeUpstream(url));
+    const names = this.upstreams.map((u) => u.name);
+    if (new Set(names).size !== names.length) throw new BridgeError(`the same upstream is given twice: ${names.join(", ")}`);
+
+    this.spool = await Spool.open(this.spoolDir, { readers: names, maxBytes: o.spoolMaxBytes, commitIntervalMs: o.commitIntervalMs }, (e) => {
+      const r = decodeRecord(e.body);
+      if (r.frame) this.dedupe.accept(r.device, r.seq, Buffer.from(r.frame, "base64").readUInt32LE(Buffer.from(r.frame, "base64").length - 4), r.session);
+    });
+    if (this.spool.stats.tornRecords) this.log(`spool: cut off ${this.spool.stats.tornRecords} torn record tail(s) left by a crash`);
+    if (this.spool.depth) this.log(`spool: ${this.spool.depth} record(s) not yet delivered; replaying`);
+    this.devices = new Devices(this.spoolDir, this.keys, (device, online) => {
+      for (const u of this.upstreams) if (u instanceof MqttUpstream) u.availability(device, online);
+    });
+    const m = this.metrics;
+    m.gauge("iotfw_bridge_spool_depth", "Records in the spool not yet confirmed by every upstream.", () => this.spool.depth);
+    m.gauge("iotfw_bridge_spool_bytes", "Bytes of spool segments on disk.", () => this.spool.stats.bytes);
+    m.gauge("iotfw_bridge_spool_dropped_total", "Records deleted by the spool's size bound before delivery (drop-oldest).", () => this.spool.stats.dropped, "counter");
+    m.gauge("iotfw_bridge_upstreams_connected", "Upstreams connected now.", () => this.upstreams.filter((u) => u.connected()).length);
+
+    for (const u of this.upstreams) {
+      await u.start();
+      const f = new Forwarder(this.spool, u, this.metrics, this.log);
+      this.forwarders.push(f);
+      f.start();
+    }
+    if (o.listen) {
+      const { host, port } = parseHostPort(o.listen, "--listen");
+      this.tcp = new TcpInput(this);
+      this.tcpAddress = await this.tcp.listen(host, port).catch((e: NodeJS.ErrnoException) => {
+        throw new BridgeError(`--listen ${o.listen}: ${e.code === "EADDRINUSE" ? "address in use" : e.message}`);
+      });
+      this.log(`listening for devices on tcp://${host}:${this.tcpAddress.port}`);
+    }
+    for (const path of o.serial ?? []) {
+      const s = new SerialInput(path, o.baudRate ?? 115200, this);
+      this.serials.push(s);
+      s.start();
+    }
+    if ((o.http ?? DEFAULT_HTTP) !== "off") {
+      const { host, port } = parseHostPort(o.http ?? DEFAULT_HTTP, "--http");
+      this.api = new Api(this.token, {
+        health: () => this.health(),
+        metrics: () => this.metrics.render(),
+        devices: () => this.devices.list(),
+        control: (device, command, timeoutMs) => this.control(device, command, timeoutMs),
+      });
+      this.httpAddress = await this.api.listen(host, port);
+      const url = `http://${host.includes(":") ? `[${host}]` : host}:${this.httpAddress.port}`;
+      writeFileSync(join(this.spoolDir, "ctl.json"), JSON.stringify({ url, token: this.token, pid: process.pid }) + "\n", { mode: 0o600 });
+      this.log(`HTTP API on ${url} (token in ${join(this.spoolDir, "ctl.json")})`);
+    }
+  }
+
+  private makeUpstream(url: string): Upstream {
+    if (url === "-" || url.startsWith("file:")) return new NdjsonUpstream(url);
+    let u: URL;
+    try { u = new URL(url); } catch { throw new BridgeError(`--upstream ${url}: not a URL (mqtt://, mqtts://, http://, https://, tcp://, file:<path> or -)`); }
+    switch (u.protocol) {
+      case "mqtt:": case "mqtts:":
+        return new MqttUpstream(url, {
+          prefix: this.options.mqttPrefix, haDiscovery: this.options.haDiscovery, caFile: this.options.caFile, log: this.log,
+          onCommand: (device, body) => this.commandFromMqtt(device, body),
+        });
+      case "http:": case "https:": return new HttpUpstream(url);
+      case "tcp:":
+        if (!u.port) throw new BridgeError(`--upstream ${url}: a bridge upstream needs a port`);
+        return new BridgeUpstream(url, (frame) => this.controlFromAbove(frame));
+      default: throw new BridgeError(`--upstream ${url}: unsupported scheme ${u.protocol} (mqtt, mqtts, http, https, tcp, file, -)`);
+    }
+  }
+
+  health(): { ok: boolean } & Record<string, unknown> {
+    const failure = this.spool?.failure?.message ?? null;
+    return {
+      ok: !failure,
+      spool: { dir: this.spoolDir, depth: this.spool?.depth ?? 0, bytes: this.spool?.stats.bytes ?? 0, dropped: this.spool?.stats.dropped ?? 0, failure },
+      upstreams: this.upstreams.map((u) => ({ name: u.name, connected: u.connected() })),
+      serial: this.serials.map((s) => ({ port: s.id, open: s.open })),
+      devices: this.devices?.list().length ?? 0,
+    };
+  }
+
+  // ---- Ingest: what the inputs call
+
+  async frame(link: DeviceLink, bytes: Uint8Array, frame: Frame): Promise<void> {
+    const m = this.metrics;
+    if (frame.type === "control") return m.rejected.inc("control_from_device");
+    if (this.keys) {
+      const key = this.keys.get(frame.device);
+      if (!key) return m.rejected.inc("no_key");
+      if (!isSignedFrame(bytes)) return m.rejected.inc("unsigned");
+      if (!verifyFrameHmac(bytes, key)) return m.rejected.inc("bad_hmac");
+    }
+    this.devices.seen(frame.device, link);
+    if (frame.type === "ack") this.devices.ack(frame);
+    const crc = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readUInt32LE(bytes.length - 4);
+    const verdict = this.dedupe.classify(frame.device, frame.seq, crc, this.spool.nextIndexValue);
+    if (verdict.kind === "duplicate") return m.duplicates.inc();
+    const dev = deviceName(frame.device);
+    if (verdict.kind === "restart" || this.dedupe.session(frame.device) === undefined) m.sessions.inc(dev);
+    if (verdict.kind === "new" && verdict.gap > 0) m.seqGaps.inc(dev, verdict.gap);
+    this.dedupe.accept(frame.device, frame.seq, crc, verdict.session);
+    if (frame.type === "hello") this.devices.hello(frame);
+    const record: SpoolRecord = {
+      device: frame.device, session: verdict.session, seq: frame.seq, rx: wallMs(),
+      frame: Buffer.from(bytes).toString("base64"), message: frameToJson(frame, this.devices.channels(frame.device)),
+    };
+    await this.append(record, link, bytes.length);
+  }
+
+  private async append(record: SpoolRecord, link: DeviceLink, bytes: number): Promise<void> {
+    try {
+      await this.spool.append(encodeRecord(record), record);
+    } catch {
+      this.metrics.rejected.inc("spool_failed");
+      return;
+    }
+    const kind = link.id.split(":")[0];
+    this.metrics.framesIn.inc(kind);
+    this.metrics.bytesIn.inc(kind, bytes);
+  }
+
+  async json(conn: TcpConnection, kind: "json-control" | "json-data", value: unknown): Promise<void> {
+    if (this.keys) return this.metrics.rejected.inc("json_unsigned"); // JSON nodes cannot sign: refused under --keys
+    const first = Array.isArray(value) ? value.find((e) => e && typeof e === "object" && ("device" in e || "id" in e)) : value;
+    const field = first && typeof first === "object" ? ((first as Record<string, unknown>).device ?? (kind === "json-control" ? (first as Record<string, unknown>).id : undefined)) : undefined;
+    if (conn.jsonDevice === null) {
+      conn.jsonDevice = jsonDeviceId(field, conn.peerAddress);
+      conn.jsonSession = this.spool.nextIndexValue; // one session per connection (JSON nodes carry no boot info)
+      this.metrics.sessions.inc(deviceName(conn.jsonDevice));
+    }
+    const device = conn.jsonDevice;
+    this.devices.seen(device, conn);
+    let message: JsonObject;
+    if (kind === "json-control") {
+      const o = value as Record<string, JsonValue>;
+      if (typeof o.ack === "number") {
+        this.devices.ack({ type: "ack", device, seq: 0, t: 0, ackedSeq: o.ack >>> 0, op: 0, result: typeof o.result === "number" ? o.result : 0 });
+      }
+      message = { type: "node", device, seq: 0, t: typeof o.t === "number" ? o.t : 0, body: o };
+    } else {
+      const readings = jsonReadings(value as unknown[]);
+      const t = readings.find((r) => typeof r.t === "number")?.t ?? 0;
+      message = { type: "data", device, seq: 0, t, readings };
+    }
+    const seq = conn.jsonSeq++;
+    await this.append({ device, session: conn.jsonSession, seq, rx: wallMs(), message: { ...message, seq } }, conn, 0);
+  }
+
+  garbage(linkId: string, bytes: number, reason: string): void {
+    this.metrics.rejected.inc(/CRC/i.test(reason) ? "bad_crc" : /COBS/.test(reason) ? "bad_cobs" : "bad_frame");
+    if (bytes) this.metrics.garbageBytes.inc(linkId, bytes);
+  }
+
+  linkClosed(link: DeviceLink): void {
+    this.devices?.linkClosed(link);
+  }
+
+  controlFromAbove(frame: Uint8Array): void {
+    const r = decodeFrameAllowingHmac(frame);
+    if (!r.ok || r.frame.type !== "control") return this.metrics.rejected.inc("bad_control_from_above");
+    const c = r.frame as ControlFrame;
+    try { this.devices.forward(c.device, frame, c); } catch (e) { this.log(`control from the bridge above: ${e instanceof Error ? e.message : String(e)}`); }
+  }
+
+  // ---- control
+
+  async control(device: number, command: ReturnType<typeof parseCommand>, timeoutMs = 5000) {
+    try {
+      const result = await this.devices.control(device, command, timeoutMs);
+      this.metrics.controls.inc(result.result === 0 ? "acked" : "error");
+      return result;
+    } catch (e) {
+      if (e instanceof ControlError) this.metrics.controls.inc(e.reason);
+      throw e;
+    }
+  }
+
+  private async commandFromMqtt(device: number, body: unknown): Promise<Record<string, unknown>> {
+    try {
+      const command = parseCommand(body);
+      const timeoutMs = typeof (body as { timeoutMs?: unknown }).timeoutMs === "number" ? (body as { timeoutMs: number }).timeoutMs : 5000;
+      return { ok: true, ...(await this.control(device, command, timeoutMs)) };
+    } catch (e) {
+      if (e instanceof ControlError) return { ok: false, reason: e.reason, error: e.message };
+      if (e instanceof CommandError) return { ok: false, reason: "invalid", error: e.message };
+      throw e;
+    }
+  }
+
+  /** Stop inputs, then forwarders and upstreams; the spool keeps what was not confirmed. */
+  async stop(): Promise<void> {
+    await Promise.all(this.serials.map((s) => s.close()));
+    await this.tcp?.close();
+    await this.api?.close();
+    for (const f of this.forwarders) await f.stop();
+    await Promise.all(this.upstreams.map((u) => u.close().catch(() => undefined)));
+    await this.spool?.close();
+    await this.broker?.close();
+    if (this.lockFile) try { unlinkSync(this.lockFile); } catch { /* gone */ }
+  }
+}

@@ -1,0 +1,62 @@
+// De-duplication and device sessions for the bridge (docs/bridge.md "Exactly once per (device, seq)").
+// Decides, for each frame a device sends, whether it is new, a duplicate of a frame already accepted
+// (a chained bridge replaying after its restart, a retransmission), or the start of a new session
+// (the device rebooted and its seq restarted from 0). Keeps per device the session id, the highest seq
+// and a ring of the last WINDOW (seq, CRC) pairs; rebuilt at start from the records still in the spool.
+// Pure in-memory state; touches nothing.
+
+/** How many recent sequence numbers per device are remembered, with their frame's CRC. */
+export const DEDUPE_WINDOW = 4096;
+
+export type Verdict =
+  | { kind: "new"; session: number; gap: number }
+  | { kind: "duplicate"; session: number }
+  | { kind: "restart"; session: number };
+
+interface DeviceState {
+  session: number;
+  maxSeq: number;
+  /** seq + 1 stored at seq % WINDOW (0 = empty), and the CRC of that frame. */
+  seqs: Uint32Array;
+  crcs: Uint32Array;
+}
+
+export class Dedupe {
+  private readonly devices = new Map<number, DeviceState>();
+
+  /** Classify a frame (device, seq, CRC-32 of its bytes); `newSession` is the id to use if this frame
+   *  starts a session (the bridge passes the spool index the record will get: unique, increasing).
+   *  Does not change state: call accept() once the frame is accepted. */
+  classify(device: number, seq: number, crc: number, newSession: number): Verdict {
+    const s = this.devices.get(device);
+    if (!s) return { kind: "new", session: newSession, gap: 0 };
+    const slot = seq % DEDUPE_WINDOW;
+    if (s.seqs[slot] === seq + 1) {
+      // The same seq again: the same bytes are a duplicate; other bytes mean the device restarted.
+      return s.crcs[slot] === crc >>> 0 ? { kind: "duplicate", session: s.session } : { kind: "restart", session: newSession };
+    }
+    if (seq === 0) return { kind: "restart", session: newSession }; // a seq 0 we have not seen: a new boot
+    if (seq > s.maxSeq) return { kind: "new", session: s.session, gap: seq - s.maxSeq - 1 };
+    if (s.maxSeq - seq >= DEDUPE_WINDOW) return { kind: "restart", session: newSession }; // far behind: a reboot whose first frames were lost
+    return { kind: "new", session: s.session, gap: 0 }; // late but unseen: fills a gap
+  }
+
+  /** Record an accepted frame under `session` (from classify, or from a spool record at start). */
+  accept(device: number, seq: number, crc: number, session: number): void {
+    let s = this.devices.get(device);
+    if (!s || session > s.session) {
+      s = { session, maxSeq: seq, seqs: new Uint32Array(DEDUPE_WINDOW), crcs: new Uint32Array(DEDUPE_WINDOW) };
+      this.devices.set(device, s);
+    } else if (session < s.session) {
+      return; // an older session's record replayed at start: nothing to remember
+    }
+    const slot = seq % DEDUPE_WINDOW;
+    s.seqs[slot] = seq + 1;
+    s.crcs[slot] = crc >>> 0;
+    if (seq > s.maxSeq) s.maxSeq = seq;
+  }
+
+  session(device: number): number | undefined {
+    return this.devices.get(device)?.session;
+  }
+}

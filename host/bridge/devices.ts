@@ -1,0 +1,140 @@
+// The bridge's fleet: which devices it knows (their latest hello, persisted in the spool directory so
+// names and units survive a restart), which link each is on now, and control routing: a command is
+// encoded as a CONTROL frame (signed when the device has a key), sent down the device's link, and
+// answered by the device's ACK frame whose ackedSeq is the command id (docs/protocol.md 0x06).
+// May touch: <spool dir>/devices.json.
+import { randomInt } from "node:crypto";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { encodeFrame, signFrame, type AckFrame, type ControlCommand, type ControlFrame, type HelloChannel, type HelloFrame } from "../protocol/index.js";
+import { deviceName } from "./records.js";
+
+/** A way down to devices: a serial port, a TCP connection, a chained bridge, a MicroPython node. */
+export interface DeviceLink {
+  readonly id: string;
+  readonly open: boolean;
+  /** Send a CONTROL to `device`: the frame (already signed if keyed) and the command for JSON nodes. */
+  sendControl(device: number, frame: Uint8Array, command: ControlCommand, commandId: number): void;
+}
+
+export type ControlFailure = "unknown" | "offline" | "timeout";
+export class ControlError extends Error {
+  constructor(readonly reason: ControlFailure, message: string) { super(message); }
+}
+
+export interface ControlResult {
+  device: string;
+  commandId: number;
+  op: string;
+  /** The device's status: 0 ok, or negative (e.g. -4 ERR_INVALID). */
+  result: number;
+  ms: number;
+}
+
+interface Known {
+  hello?: HelloFrame;
+  link?: DeviceLink;
+  lastSeen?: number;
+}
+
+export class Devices {
+  private readonly known = new Map<number, Known>();
+  private readonly waiting = new Map<string, { resolve: (ack: AckFrame) => void }>();
+  private nextCommandId = randomInt(1, 0x7fffffff);
+  private readonly file: string;
+
+  constructor(dir: string, private readonly keys: Map<number, Buffer> | null,
+    private readonly onAvailability?: (device: number, online: boolean) => void) {
+    this.file = join(dir, "devices.json");
+    try {
+      const saved = JSON.parse(readFileSync(this.file, "utf8")) as Record<string, HelloFrame | null>;
+      for (const [name, hello] of Object.entries(saved)) this.known.set(parseInt(name, 16) >>> 0, { hello: hello ?? undefined });
+    } catch { /* none yet */ }
+  }
+
+  channels(device: number): readonly HelloChannel[] | undefined {
+    return this.known.get(device)?.hello?.channels;
+  }
+
+  /** A frame from `device` passed the checks on `link`: it is there now. */
+  seen(device: number, link: DeviceLink, now = Date.now()): void {
+    let k = this.known.get(device);
+    if (!k) {
+      this.known.set(device, (k = {}));
+      this.persist();
+    }
+    const wasOnline = k.link?.open === true;
+    k.link = link;
+    k.lastSeen = now;
+    if (!wasOnline) this.onAvailability?.(device, true);
+  }
+
+  hello(frame: HelloFrame): void {
+    const k = this.known.get(frame.device) ?? {};
+    k.hello = frame;
+    this.known.set(frame.device, k);
+    this.persist();
+  }
+
+  /** A link closed: its devices are offline until they are heard again. */
+  linkClosed(link: DeviceLink): void {
+    for (const [device, k] of this.known) if (k.link === link) this.onAvailability?.(device, false);
+  }
+
+  ack(frame: AckFrame): void {
+    this.waiting.get(`${frame.device}:${frame.ackedSeq}`)?.resolve(frame);
+  }
+
+  list(): Array<{ device: string; online: boolean; link: string | null; lastSeen: number | null; firmware: string | null }> {
+    return [...this.known].map(([device, k]) => ({
+      device: deviceName(device), online: k.link?.open === true, link: k.link?.id ?? null,
+      lastSeen: k.lastSeen ?? null, firmware: k.hello?.firmware ?? null,
+    }));
+  }
+
+  /** Send a command and wait for the device's ACK. Throws ControlError (unknown, offline, timeout). */
+  async control(device: number, command: ControlCommand, timeoutMs = 5000): Promise<ControlResult> {
+    const k = this.known.get(device);
+    const name = deviceName(device);
+    if (!k) throw new ControlError("unknown", `device ${name} is unknown to this bridge (never heard from)`);
+    if (!k.link?.open) throw new ControlError("offline", `device ${name} is offline (its link ${k.link?.id ?? "(none)"} is closed)`);
+    const commandId = this.nextCommandId;
+    this.nextCommandId = (this.nextCommandId + 1) >>> 0 || 1;
+    let frame = encodeFrame({ type: "control", device, seq: commandId, t: 0, ...command });
+    const key = this.keys?.get(device);
+    if (key) frame = signFrame(frame, key);
+    const started = Date.now();
+    const waitKey = `${device}:${commandId}`;
+    const ack = new Promise<AckFrame>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(waitKey);
+        reject(new ControlError("timeout", `device ${name} did not acknowledge ${command.op} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.set(waitKey, { resolve: (a) => { clearTimeout(timer); this.waiting.delete(waitKey); resolve(a); } });
+    });
+    try {
+      k.link.sendControl(device, frame, command, commandId);
+    } catch (e) {
+      this.waiting.get(waitKey)?.resolve({ type: "ack", device, seq: 0, t: 0, ackedSeq: commandId, op: 0, result: -1 });
+      throw new ControlError("offline", `device ${name}: sending on ${k.link.id} failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const a = await ack;
+    return { device: name, commandId, op: command.op, result: a.result, ms: Date.now() - started };
+  }
+
+  /** Pass a CONTROL frame from a bridge above down to `device` as it is (its ACK goes up as data). */
+  forward(device: number, frame: Uint8Array, control: ControlFrame): void {
+    const k = this.known.get(device);
+    if (!k?.link?.open) throw new ControlError(k ? "offline" : "unknown", `device ${deviceName(device)} is ${k ? "offline" : "unknown here"}`);
+    const { type: _t, device: _d, seq, t: _time, ...command } = control;
+    k.link.sendControl(device, frame, command as ControlCommand, seq);
+  }
+
+  private persist(): void {
+    const out: Record<string, HelloFrame | null> = {};
+    for (const [device, k] of this.known) out[deviceName(device)] = k.hello ?? null;
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, JSON.stringify(out));
+    renameSync(tmp, this.file);
+  }
+}

@@ -1,0 +1,209 @@
+// The bridge's inputs (docs/bridge.md "Inputs"): serial ports (reopened when a port that disappeared
+// comes back: the path is polled), and a TCP listener whose connections are devices speaking the iotfw
+// framing ("IOTF"), MicroPython nodes (length-prefixed JSON), or another bridge ("IOTB": iotfw framing
+// plus acknowledgements back, docs/bridge.md "Bridge to bridge"). Inputs only read and hand what they
+// read to an Ingest; each connection or port is a DeviceLink that control frames go down.
+// May touch: the serial ports and the listening socket it is given.
+import { existsSync } from "node:fs";
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { openLink, parseLinkSpec, type OpenLink } from "../link/open.js";
+import {
+  decodeFrameAllowingHmac, jsonMessage, SerialReader, serialFrame, TCP_PREAMBLE, TcpReader, tcpFrame,
+  type ControlCommand, type Frame,
+} from "../protocol/index.js";
+import type { DeviceLink } from "./devices.js";
+
+/** What the bridge does with what inputs read. Promises resolve once the item is accepted or dropped. */
+export interface Ingest {
+  frame(link: DeviceLink, bytes: Uint8Array, frame: Frame): Promise<void>;
+  json(conn: TcpConnection, kind: "json-control" | "json-data", value: unknown): Promise<void>;
+  garbage(linkId: string, bytes: number, reason: string): void;
+  linkClosed(link: DeviceLink): void;
+  /** A CONTROL frame from the bridge above (a chained bridge), to route to one of our devices. */
+  controlFromAbove(frame: Uint8Array): void;
+  log(line: string): void;
+}
+
+/** "IOTB": what a bridge sends first when it forwards to another bridge. */
+export const BRIDGE_PREAMBLE = Uint8Array.of(0x49, 0x4f, 0x54, 0x42);
+/** Bridge-to-bridge messages from the upper bridge down: kind byte, then the body. */
+export const ChainMessage = { ACK: 0x01, CONTROL: 0x02 } as const;
+
+const POLL_MS = 500;
+
+export class SerialInput implements DeviceLink {
+  readonly id: string;
+  open = false;
+  private link: OpenLink | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private warned = false;
+
+  constructor(private readonly path: string, private readonly baudRate: number, private readonly ingest: Ingest) {
+    this.id = `serial:${path}`;
+  }
+
+  start(): void {
+    void this.tryOpen();
+  }
+
+  private schedule(): void {
+    if (!this.closed && !this.timer) this.timer = setTimeout(() => { this.timer = null; void this.tryOpen(); }, POLL_MS);
+  }
+
+  private async tryOpen(): Promise<void> {
+    if (this.closed) return;
+    if (!existsSync(this.path)) return this.schedule();
+    try {
+      this.link = await openLink(parseLinkSpec(this.path, this.baudRate));
+    } catch (e) {
+      if (!this.warned) this.ingest.log(`${this.path}: ${e instanceof Error ? e.message : String(e)}; retrying every ${POLL_MS} ms`);
+      this.warned = true;
+      return this.schedule();
+    }
+    if (this.closed) { await this.link.close(); return; }
+    this.warned = false;
+    this.open = true;
+    this.ingest.log(`${this.path}: open`);
+    const reader = new SerialReader((error, bytes) => this.ingest.garbage(this.id, bytes, error), { decode: decodeFrameAllowingHmac });
+    const stream = this.link.stream;
+    stream.on("data", (chunk: Buffer) => {
+      for (const f of reader.push(chunk)) void this.ingest.frame(this, f.bytes, f.frame);
+    });
+    const lost = () => {
+      if (!this.open) return;
+      this.open = false;
+      this.ingest.linkClosed(this);
+      if (!this.closed) this.ingest.log(`${this.path}: gone; waiting for it to come back`);
+      void this.link?.close().catch(() => undefined);
+      this.link = null;
+      this.schedule();
+    };
+    stream.on("close", lost);
+    stream.on("error", lost);
+  }
+
+  sendControl(_device: number, frame: Uint8Array): void {
+    if (!this.link) throw new Error(`${this.path} is closed`);
+    // A leading 0x00 too: the line may carry console text (docs/protocol.md "Serial").
+    this.link.stream.write(serialFrame(frame, true));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.open = false;
+    await this.link?.close().catch(() => undefined);
+  }
+}
+
+/** One accepted TCP connection: a device, a MicroPython node, or a bridge below this one. */
+export class TcpConnection implements DeviceLink {
+  readonly id: string;
+  open = true;
+  mode: "pending" | "iotfw" | "json" | "chain" = "pending";
+  /** For MicroPython nodes: the device id given to this connection, and the next seq to assign. */
+  jsonDevice: number | null = null;
+  jsonSeq = 0;
+  jsonSession = -1;
+  private readonly reader = new TcpReader({ decode: decodeFrameAllowingHmac });
+  private head = Buffer.alloc(0);
+  private tail: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private processed = 0;
+  private paused = false;
+
+  constructor(readonly socket: Socket, private readonly ingest: Ingest) {
+    this.id = `tcp:${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("error", () => undefined); // "close" follows
+    socket.on("close", () => { this.open = false; ingest.linkClosed(this); });
+  }
+
+  get peerAddress(): string {
+    return this.socket.remoteAddress ?? "unknown";
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.mode === "pending") {
+      this.head = Buffer.concat([this.head, chunk]);
+      if (this.head.length < 4) return;
+      chunk = this.head;
+      if (BRIDGE_PREAMBLE.every((b, i) => chunk[i] === b)) {
+        this.mode = "chain";
+        chunk = Buffer.concat([TCP_PREAMBLE, chunk.subarray(4)]); // the rest is iotfw framing
+      } else {
+        this.mode = TCP_PREAMBLE.every((b, i) => chunk[i] === b) ? "iotfw" : "json";
+      }
+    }
+    const work: Promise<void>[] = [];
+    let count = 0;
+    for (const m of this.reader.push(chunk)) {
+      count++;
+      if (m.kind === "frame") work.push(this.ingest.frame(this, m.bytes, m.frame));
+      else if (m.kind === "error") this.ingest.garbage(this.id, 0, m.error);
+      else work.push(this.ingest.json(this, m.kind, m.value));
+    }
+    if (count === 0) return;
+    // Backpressure: stop reading while this connection's frames wait for the disk.
+    this.pending += count;
+    if (this.pending > 4000 && !this.paused) { this.paused = true; this.socket.pause(); }
+    const all = Promise.all(work).then(() => undefined, () => undefined);
+    this.tail = Promise.all([this.tail, all]).then(() => {
+      this.pending -= count;
+      this.processed += count;
+      if (this.paused && this.pending < 1000) { this.paused = false; this.socket.resume(); }
+      if (this.mode === "chain" && this.open) {
+        // Everything up to here is on disk (or was refused): the bridge below may forget it.
+        const ack = Buffer.alloc(5);
+        ack[0] = ChainMessage.ACK;
+        ack.writeUInt32BE(this.processed >>> 0, 1);
+        this.socket.write(ack);
+      }
+    });
+  }
+
+  sendControl(_device: number, frame: Uint8Array, command: ControlCommand, commandId: number): void {
+    if (!this.open) throw new Error("connection closed");
+    if (this.mode === "json") {
+      const { op, ...args } = command;
+      this.socket.write(jsonMessage({ op, id: commandId, ...args }));
+    } else if (this.mode === "chain") {
+      const out = Buffer.alloc(3 + frame.length);
+      out[0] = ChainMessage.CONTROL;
+      out.writeUInt16BE(frame.length, 1);
+      out.set(frame, 3);
+      this.socket.write(out);
+    } else {
+      this.socket.write(tcpFrame(frame));
+    }
+  }
+}
+
+export class TcpInput {
+  private server: Server | null = null;
+  private readonly connections = new Set<TcpConnection>();
+
+  constructor(private readonly ingest: Ingest) {}
+
+  /** Listen; resolves with the bound address (port 0 picks a free one). */
+  async listen(host: string, port: number): Promise<AddressInfo> {
+    const server = createServer((socket) => {
+      const c = new TcpConnection(socket, this.ingest);
+      this.connections.add(c);
+      socket.on("close", () => this.connections.delete(c));
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => { server.off("error", reject); resolve(); });
+    });
+    return server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.connections) c.socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}

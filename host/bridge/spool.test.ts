@@ -1,0 +1,107 @@
+// The spool and de-duplication on their own: durable appends read back in order, replay of what was
+// not acknowledged after a reopen, a torn tail (crash mid-write) cut off, the drop-oldest size bound,
+// and the (device, session, seq) decisions including device reboots.
+import { appendFileSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { Dedupe, DEDUPE_WINDOW } from "./dedupe.js";
+import { Spool, type SpoolEntry } from "./spool.js";
+import { tempDir } from "./testing.js";
+
+const dirs: string[] = [];
+const dir = () => { const d = tempDir(); dirs.push(d); return d; };
+afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+const body = (i: number) => Buffer.from(`record ${i}`);
+const text = (es: SpoolEntry[]) => es.map((e) => e.body.toString());
+
+describe("Spool", () => {
+  it("appends durably and hands records to each reader in order", async () => {
+    const s = await Spool.open(dir(), { readers: ["a", "b"] });
+    const idx = await Promise.all([0, 1, 2, 3].map((i) => s.append(body(i))));
+    expect(idx).toEqual([0, 1, 2, 3]);
+    expect(text(await s.next("a", 3))).toEqual(["record 0", "record 1", "record 2"]);
+    expect(text(await s.next("a", 10))).toEqual(["record 3"]);
+    expect(text(await s.next("b", 10))).toHaveLength(4);
+    s.ack("a", 3);
+    expect(s.depth).toBe(4); // b has not confirmed anything
+    s.ack("b", 1);
+    expect(s.depth).toBe(2);
+    await s.close();
+  });
+
+  it("replays what was not acknowledged after a reopen, reading from disk", async () => {
+    const d = dir();
+    const s = await Spool.open(d, { readers: ["up"], segmentBytes: 64 });
+    for (let i = 0; i < 20; i++) await s.append(body(i));
+    await s.next("up", 8);
+    s.ack("up", 7);
+    await s.close();
+    const seen: number[] = [];
+    const r = await Spool.open(d, { readers: ["up"], segmentBytes: 64, memoryRecords: 0 }, (e) => seen.push(e.index));
+    expect(seen.at(-1)).toBe(19);
+    expect(r.depth).toBe(12);
+    expect(text(await r.next("up", 100)).slice(0, 3)).toEqual(["record 8", "record 9", "record 10"]);
+    expect(await r.append(body(20))).toBe(20);
+    await r.close();
+  });
+
+  it("cuts off a torn record left by a crash and keeps numbering", async () => {
+    const d = dir();
+    const s = await Spool.open(d, { readers: ["up"] });
+    for (let i = 0; i < 3; i++) await s.append(body(i));
+    await s.close();
+    const seg = readdirSync(d).find((n) => n.startsWith("seg-"))!;
+    appendFileSync(join(d, seg), Buffer.from([50, 0, 0, 0, 1, 2, 3, 4, 9, 9])); // a header promising 50 bytes, then 2
+    const r = await Spool.open(d, { readers: ["up"] });
+    expect(r.stats.tornRecords).toBe(1);
+    expect(text(await r.next("up", 10))).toEqual(["record 0", "record 1", "record 2"]);
+    expect(await r.append(body(3))).toBe(3);
+    expect(text(await r.next("up", 10))).toEqual(["record 3"]);
+    await r.close();
+  });
+
+  it("drops the oldest segments past its bound and counts the records", async () => {
+    const s = await Spool.open(dir(), { readers: ["up"], segmentBytes: 100, maxBytes: 300 });
+    for (let i = 0; i < 60; i++) await s.append(body(i));
+    expect(s.stats.bytes).toBeLessThanOrEqual(300 + 100);
+    expect(s.stats.dropped).toBeGreaterThan(0);
+    const rest = await s.next("up", 1000);
+    expect(rest.at(-1)!.index).toBe(59);
+    expect(rest[0].index).toBe(s.stats.dropped); // exactly the dropped ones are missing
+    await s.close();
+  });
+});
+
+describe("Dedupe", () => {
+  it("drops a frame seen before with the same bytes, counts gaps, starts a session on reboot", () => {
+    const d = new Dedupe();
+    const take = (seq: number, crc: number, newSession: number) => {
+      const v = d.classify(7, seq, crc, newSession);
+      if (v.kind !== "duplicate") d.accept(7, seq, crc, v.session);
+      return v;
+    };
+    expect(take(0, 100, 10)).toEqual({ kind: "new", session: 10, gap: 0 });
+    expect(take(1, 101, 11)).toEqual({ kind: "new", session: 10, gap: 0 });
+    expect(take(1, 101, 12)).toEqual({ kind: "duplicate", session: 10 });
+    expect(take(4, 104, 13)).toEqual({ kind: "new", session: 10, gap: 2 });
+    expect(take(2, 102, 14)).toEqual({ kind: "new", session: 10, gap: 0 }); // late, fills the gap
+    // Reboot: seq 0 again with other bytes (a new hello), then seq 1 with other bytes.
+    expect(take(0, 200, 15)).toEqual({ kind: "restart", session: 15 });
+    expect(take(1, 201, 16)).toEqual({ kind: "new", session: 15, gap: 0 });
+    expect(take(0, 200, 17)).toEqual({ kind: "duplicate", session: 15 });
+    // A reboot whose hello was lost: a known seq with different bytes.
+    expect(take(1, 301, 18)).toEqual({ kind: "restart", session: 18 });
+    // Far behind the window: a reboot too.
+    take(DEDUPE_WINDOW + 10, 5, 19);
+    expect(take(3, 6, 20).kind).toBe("restart");
+  });
+
+  it("ignores an older session's records replayed at start", () => {
+    const d = new Dedupe();
+    d.accept(1, 0, 1, 5);
+    d.accept(1, 0, 2, 9);
+    d.accept(1, 1, 3, 5);
+    expect(d.session(1)).toBe(9);
+    expect(d.classify(1, 1, 3, 12).kind).toBe("new");
+  });
+});

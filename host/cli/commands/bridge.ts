@@ -1,0 +1,86 @@
+// `iotfw bridge`: serial ports and a TCP listener in, a durable spool, MQTT/HTTP/another bridge/NDJSON out
+// (host/bridge/bridge.ts does the work; docs/bridge.md). Runs until SIGINT/SIGTERM, then stops cleanly:
+// what upstreams did not confirm stays in the spool for the next start. Prints the control token.
+// May touch: the spool directory, the ports and serial devices named on the command line.
+import type { Command } from "commander";
+import { Bridge, BridgeError, DEFAULT_HTTP, DEFAULT_SPOOL_DIR } from "../../bridge/bridge.js";
+import { KeysError } from "../../bridge/keys.js";
+import { CliError } from "../errors.js";
+
+interface BridgeFlags {
+  serial: string[];
+  baud: string;
+  listen?: string;
+  upstream: string[];
+  spool: string;
+  spoolMax: string;
+  commitMs: string;
+  keys?: string;
+  http: string;
+  broker?: string;
+  prefix: string;
+  haDiscovery?: string | boolean;
+  ca?: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** "256M", "1G", "500000" -> bytes. */
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]i?b?)?$/i.exec(text.trim());
+  if (!m) throw new CliError(`--spool-max takes a size like 256M or 1G, not "${text}"`);
+  const unit = (m[2] ?? "").toLowerCase()[0];
+  const mult = unit === "k" ? 1024 : unit === "m" ? 1024 ** 2 : unit === "g" ? 1024 ** 3 : 1;
+  return Math.floor(Number(m[1]) * mult);
+}
+
+export function register(program: Command): void {
+  program
+    .command("bridge")
+    .description("forward device frames from serial ports and TCP to MQTT, HTTP, another bridge or NDJSON, through a durable spool")
+    .option("-s, --serial <path>", "a serial port with a device (repeatable; reopened when it comes back)", collect, [])
+    .option("--baud <rate>", "serial baud rate", "115200")
+    .option("-l, --listen <tcp://host:port>", "listen for devices, MicroPython nodes and bridges below (e.g. tcp://0.0.0.0:7600)")
+    .option("-u, --upstream <url>", "mqtt://, mqtts://, http(s)://, tcp:// (a bridge), file:<path> or - (repeatable; none: embedded broker)", collect, [])
+    .option("--spool <dir>", "spool directory (one bridge each)", DEFAULT_SPOOL_DIR)
+    .option("--spool-max <size>", "bound on the spool; past it the oldest records are dropped (counted)", "256M")
+    .option("--commit-ms <ms>", "minimum ms between spool group commits (0: as fast as the disk syncs)", "0")
+    .option("--keys <file>", "per-device HMAC keys (JSON {\"<device hex>\": \"<key hex>\"}); unsigned or wrongly signed frames are refused")
+    .option("--http <host:port>", "local HTTP API: /health, /metrics, control (or \"off\")", DEFAULT_HTTP)
+    .option("--broker <host:port>", "address of the embedded MQTT broker started when no --upstream is given", "127.0.0.1:1883")
+    .option("--prefix <topic>", "MQTT topic prefix", "iotfw")
+    .option("--ha-discovery [prefix]", "publish Home Assistant MQTT discovery configs (prefix default homeassistant)")
+    .option("--ca <file>", "CA certificate (PEM) for mqtts:// upstreams")
+    .action(async (flags: BridgeFlags) => {
+      const baudRate = Number(flags.baud);
+      if (!Number.isInteger(baudRate) || baudRate <= 0) throw new CliError(`--baud takes a positive whole number, not "${flags.baud}"`);
+      const commitIntervalMs = Number(flags.commitMs);
+      if (!Number.isFinite(commitIntervalMs) || commitIntervalMs < 0) throw new CliError(`--commit-ms takes a number of ms >= 0, not "${flags.commitMs}"`);
+      if (flags.serial.length === 0 && !flags.listen) throw new CliError("nothing to read: give --serial <path> and/or --listen tcp://host:port");
+      let bridge: Bridge;
+      try {
+        bridge = await Bridge.start({
+          serial: flags.serial, baudRate, listen: flags.listen, upstreams: flags.upstream, spoolDir: flags.spool,
+          spoolMaxBytes: parseSize(flags.spoolMax), commitIntervalMs, keysFile: flags.keys, http: flags.http,
+          broker: flags.broker, mqttPrefix: flags.prefix, caFile: flags.ca,
+          haDiscovery: flags.haDiscovery === true ? "homeassistant" : flags.haDiscovery || undefined,
+        });
+      } catch (e) {
+        if (e instanceof BridgeError || e instanceof KeysError) throw new CliError(e.message);
+        if (e instanceof Error && /in use|EADDRINUSE|EACCES/.test(e.message)) throw new CliError(e.message);
+        throw e;
+      }
+      // One line on stdout a script can read: where the bridge is and the control token.
+      process.stdout.write(JSON.stringify({
+        ready: true, tcp: bridge.tcpAddress?.port ?? null, http: bridge.httpAddress?.port ?? null,
+        broker: bridge.broker?.url ?? null, token: bridge.token, spool: bridge.spoolDir,
+      }) + "\n");
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      });
+      bridge.log("stopping");
+      await bridge.stop();
+    });
+}
