@@ -15,6 +15,7 @@ import { DashboardFeed } from "../../simulator/dashboard/adapter.js";
 import { startDashboard } from "../../simulator/dashboard/server.js";
 import { frameAt } from "../../simulator/fleet/frame-batch.js";
 import { SerialExposure } from "./serial-exposure.js";
+import { BridgeLinks } from "./bridge-links.js";
 
 export interface SimulateOptions {
   devices: number;
@@ -30,6 +31,8 @@ export interface SimulateOptions {
   inProcess?: boolean;
   /** Serve the dashboard on this port (0 = any free); undefined = no dashboard. */
   dashboardPort?: number;
+  /** Send every device's frames to a bridge over TCP, as devices on Wi-Fi (tcp://host:port). */
+  bridgeUrl?: string;
   /** Expose device 1 on a pseudo-terminal linked at this path (as a board on USB). */
   serialPath?: string;
   /** Where build outputs go (default build/<board>). */
@@ -77,6 +80,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   let out: WriteStream | NodeJS.WriteStream | undefined;
   let dashboard: Awaited<ReturnType<typeof startDashboard>> | undefined;
   let serial: SerialExposure | undefined;
+  let bridge: BridgeLinks | undefined;
   let watchdogResets = 0;
   const progress = (deviceMs: number, wallMs: number): SimulateProgress =>
     ({ deviceMs, wallMs, devices: options.devices, telemetry, watchdogResets });
@@ -86,6 +90,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
 
   const onSlice = async (slice: SliceResult, nowMs: number): Promise<void> => {
     watchdogResets += slice.resets.length;
+    if (bridge) for (let i = 0; i < slice.batch.count; i++) bridge.send(slice.batch.device[i], frameAt(slice.batch, i));
     if (serial) {
       const mine: Uint8Array[] = [];
       for (let i = 0; i < slice.batch.count; i++) if (slice.batch.device[i] === exposed) mine.push(frameAt(slice.batch, i));
@@ -107,15 +112,18 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
       options.onDashboard?.(dashboard.url);
     }
     if (options.serialPath) serial = await SerialExposure.open(options.serialPath);
+    if (options.bridgeUrl) bridge = await BridgeLinks.open(options.bridgeUrl, fleet.deviceIds);
     const run = await runFleet(fleet, {
       durationMs: options.durationMs,
       speed: options.speed,
       signal: options.signal,
       onSlice,
       between: async (nowMs: number) => {
-        // Control frames from the exposed device's pty reach it between slices, as on a real link.
-        for (const frame of serial?.takeDownlink() ?? []) {
-          const reply = await fleet.control(exposed, frame, nowMs);
+        // Control frames from the exposed device's pty or a device's bridge connection reach it between
+        // slices, as on a real link.
+        const downlink = [...(serial?.takeDownlink() ?? []).map((frame) => ({ device: exposed, frame })), ...(bridge?.takeDownlink() ?? [])];
+        for (const { device, frame } of downlink) {
+          const reply = await fleet.control(device, frame, nowMs);
           await onSlice({ batch: reply.batch, resets: [], ticks: 0 }, nowMs);
         }
       },
@@ -124,6 +132,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   } finally {
     await fleet.close();
     await serial?.close();
+    bridge?.close();
     if (out && out !== process.stdout) { (out as WriteStream).end(); await once(out, "close"); }
     await dashboard?.close();
   }

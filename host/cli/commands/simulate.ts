@@ -11,6 +11,7 @@ import { parseScenario, ScenarioError, type ScenarioSpec } from "../../../simula
 import { simulate, type SimulateProgress, type SimulateResult } from "../../simulate/session.js";
 import { CliError } from "../errors.js";
 import { SerialExposureError } from "../../simulate/serial-exposure.js";
+import { BridgeLinkError } from "../../simulate/bridge-links.js";
 import { PtyError } from "../../link/pty.js";
 import { LinkError } from "../../link/open.js";
 
@@ -26,6 +27,7 @@ interface SimulateFlags {
   workers?: string;
   dashboard?: string | boolean;
   serial?: string;
+  bridge?: string;
 }
 
 const positiveInt = (name: string, text: string): number => {
@@ -58,6 +60,7 @@ export function register(program: Command): void {
     .option("-o, --out <file>", "write decoded frames as NDJSON to a file, or - for stdout")
     .option("--workers <n>", "processes to spread devices over (default: one per core)")
     .option("--dashboard [port]", "serve a live dashboard on localhost (default port 8080)")
+    .option("--bridge <url>", "send every device's frames to a bridge as devices on Wi-Fi (tcp://host:port)")
     .option("--serial <path>", "expose device 1 on a pseudo-terminal linked at <path>, as a board on USB (needs socat)")
     .action(async (flags: SimulateFlags) => {
       const devices = positiveInt("--sensors", flags.sensors);
@@ -84,7 +87,7 @@ export function register(program: Command): void {
           devices, board: flags.board, appDir: flags.app, durationMs, speed, seed,
           scenario: flags.scenario ? loadScenarioFile(flags.scenario) : undefined,
           out: flags.out, workers: flags.workers ? positiveInt("--workers", flags.workers) : undefined,
-          dashboardPort, serialPath: flags.serial, signal: abort.signal,
+          dashboardPort, serialPath: flags.serial, bridgeUrl: flags.bridge, signal: abort.signal,
           onProgress: (p) => live?.update(p),
           onDashboard: (url) => process.stderr.write(`dashboard: ${url}\n`),
         });
@@ -93,7 +96,7 @@ export function register(program: Command): void {
       } catch (e) {
         live?.clear();
         if (e instanceof BuildError || e instanceof FleetError || e instanceof WiringError || e instanceof ScenarioError ||
-            e instanceof SerialExposureError || e instanceof PtyError || e instanceof LinkError) {
+            e instanceof SerialExposureError || e instanceof PtyError || e instanceof LinkError || e instanceof BridgeLinkError) {
           throw new CliError(e.message);
         }
         throw e;
