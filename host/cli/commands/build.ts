@@ -1,10 +1,12 @@
 // `iotfw build --board <board> [--app <dir>] [--out <dir>]`: compile an app, check it against the
 // board and write app.wasm, manifest.json, the Wasm partition image, the partition table and
-// flash-plan.json (host/build/build.ts does the work). May touch: the out folder.
+// flash-plan.json (host/build/build.ts does the work); with --runtime also the C runtime through ESP-IDF
+// (host/build/runtime.ts). May touch: the out folder.
 import type { Command } from "commander";
 import { buildApp } from "../../build/build.js";
 import { BuildError } from "../../build/errors.js";
-import { listBoards } from "../../build/boards.js";
+import { listBoards, loadBoard } from "../../build/boards.js";
+import { buildRuntime, RuntimeBuildError } from "../../build/runtime.js";
 import { CliError } from "../errors.js";
 
 export function register(program: Command): void {
@@ -15,7 +17,8 @@ export function register(program: Command): void {
     .option("-a, --app <dir>", "app folder (index.ts + app.json)", undefined)
     .option("-o, --out <dir>", "output folder (default: build/<board>)")
     .option("--debug", "compile with asconfig's debug target")
-    .action(async (opts: { board: string; app?: string; out?: string; debug?: boolean }) => {
+    .option("--runtime", "also build the C runtime with ESP-IDF (idf.py) and add it to the flash plan")
+    .action(async (opts: { board: string; app?: string; out?: string; debug?: boolean; runtime?: boolean }) => {
       try {
         const r = await buildApp({ board: opts.board, appDir: opts.app, outDir: opts.out, target: opts.debug ? "debug" : "release" });
         for (const w of r.warnings) process.stderr.write(`iotfw: warning: ${w}\n`);
@@ -26,8 +29,13 @@ export function register(program: Command): void {
           `  out: ${r.outDir}\n` +
           Object.entries(r.flashPlan.files).map(([addr, f]) => `  flash ${addr.padEnd(9)} ${f}\n`).join(""),
         );
+        if (opts.runtime) {
+          const rt = await buildRuntime({ board: loadBoard(opts.board), outDir: r.outDir, log: (l) => process.stderr.write(`  idf.py: ${l}\n`) });
+          process.stdout.write(`built the runtime for ${m.board} with ESP-IDF (iotfw flash --full writes it)\n` +
+            Object.entries(rt.files).map(([addr, f]) => `  flash ${addr.padEnd(9)} ${f}\n`).join(""));
+        }
       } catch (e) {
-        if (e instanceof BuildError) throw new CliError(e.message);
+        if (e instanceof BuildError || e instanceof RuntimeBuildError) throw new CliError(e.message);
         throw e;
       }
     });

@@ -1,0 +1,22 @@
+/* The Wasm3 engine for the runtime core (see wasm3_engine.c). Compiled only where Wasm3 exists. */
+#ifndef IOTFW_WASM3_ENGINE_H
+#define IOTFW_WASM3_ENGINE_H
+
+#include <stdint.h>
+
+#include "../core/runtime.h"
+#include "wasm3.h"
+
+typedef struct {
+  IM3Environment env;
+  IM3Runtime rt;
+  IM3Function f_abi, f_init, f_tick, f_control_buffer, f_control;
+  uint32_t stack_bytes;
+} iotfw_wasm3_t;
+
+/* Fill ops with the Wasm3 engine; stack_bytes is Wasm3's value stack (m3_NewRuntime). */
+void iotfw_wasm3_engine(iotfw_wasm3_t *w, uint32_t stack_bytes, iotfw_engine_ops_t *ops);
+/* Parse a module without instantiating it (the deploy receiver's validate step): 0 when Wasm3 accepts it. */
+int iotfw_wasm3_validate(iotfw_wasm3_t *w, const uint8_t *bytes, uint32_t len);
+
+#endif /* IOTFW_WASM3_ENGINE_H */

@@ -1,0 +1,190 @@
+/* The hardware-specific HAL for Linux: time (CLOCK_MONOTONIC), I2C through /dev/i2c-N (I2C_RDWR ioctl,
+ * one transaction for write_read), GPIO through the GPIO character device (uAPI v2 line requests,
+ * edge events), pulses timed by polling the line (microsecond-accurate only on an idle core), log to
+ * stderr. ADC and chip sensors: a Raspberry Pi has none (ERR_UNSUPPORTED). UNVERIFIED HERE: the test
+ * machines have no GPIO chip or I2C bus; written against linux/gpio.h (v2, Linux 5.10+) and
+ * linux/i2c-dev.h. Touches the lines and buses the module asks for. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/gpio.h>
+#include <linux/i2c-dev.h>
+#include <linux/i2c.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hal_link.generated.h"
+#include "port.h"
+
+const char *iotfw_linux_i2c_prefix = "/dev/i2c-";
+const char *iotfw_linux_gpiochip = "/dev/gpiochip0";
+const char *iotfw_linux_board = "rpi";
+uint32_t iotfw_linux_device_id;
+
+static uint64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+uint32_t iotfw_hal_time_ms(void) { return (uint32_t)(now_us() / 1000u); }
+uint32_t iotfw_hal_time_us(void) { return (uint32_t)now_us(); }
+
+/* ---- GPIO: one v2 line request per pin, re-requested when its mode or edge setting changes ---- */
+#define PINS 64
+static int line_fd1[PINS]; /* fd + 1 of each pin's line request; 0 = none */
+#define LINE_FD(pin) (line_fd1[pin] - 1)
+static int request_line(int32_t pin, uint64_t flags) {
+  if (pin < 0 || pin >= PINS) return IOTFW_ERR_INVALID;
+  if (LINE_FD(pin) >= 0) { close(LINE_FD(pin)); line_fd1[pin] = 0; }
+  int chip = open(iotfw_linux_gpiochip, O_RDONLY | O_CLOEXEC);
+  if (chip < 0) return IOTFW_ERR_BUS;
+  struct gpio_v2_line_request req;
+  memset(&req, 0, sizeof req);
+  req.offsets[0] = (uint32_t)pin;
+  req.num_lines = 1;
+  req.config.flags = flags;
+  req.event_buffer_size = 64;
+  snprintf(req.consumer, sizeof req.consumer, "iotfw");
+  int r = ioctl(chip, GPIO_V2_GET_LINE_IOCTL, &req);
+  close(chip);
+  if (r < 0) return IOTFW_ERR_INVALID;
+  line_fd1[pin] = req.fd + 1;
+  return IOTFW_OK;
+}
+int32_t iotfw_hal_gpio_mode(int32_t pin, int32_t mode) {
+  static const uint64_t flags[4] = { GPIO_V2_LINE_FLAG_INPUT, GPIO_V2_LINE_FLAG_OUTPUT,
+    GPIO_V2_LINE_FLAG_INPUT | GPIO_V2_LINE_FLAG_BIAS_PULL_UP, GPIO_V2_LINE_FLAG_INPUT | GPIO_V2_LINE_FLAG_BIAS_PULL_DOWN };
+  return mode < 0 || mode > 3 ? IOTFW_ERR_INVALID : request_line(pin, flags[mode]);
+}
+int32_t iotfw_hal_gpio_read(int32_t pin) {
+  if (pin < 0 || pin >= PINS || LINE_FD(pin) < 0) return IOTFW_ERR_INVALID;
+  struct gpio_v2_line_values v = { .mask = 1 };
+  return ioctl(LINE_FD(pin), GPIO_V2_LINE_GET_VALUES_IOCTL, &v) < 0 ? IOTFW_ERR_BUS : (int32_t)(v.bits & 1u);
+}
+int32_t iotfw_hal_gpio_write(int32_t pin, int32_t level) {
+  if (pin < 0 || pin >= PINS || LINE_FD(pin) < 0) return IOTFW_ERR_INVALID;
+  struct gpio_v2_line_values v = { .mask = 1, .bits = level ? 1u : 0u };
+  return ioctl(LINE_FD(pin), GPIO_V2_LINE_SET_VALUES_IOCTL, &v) < 0 ? IOTFW_ERR_BUS : IOTFW_OK;
+}
+int32_t iotfw_hal_gpio_watch(int32_t pin, int32_t edges) {
+  uint64_t e = edges == IOTFW_EDGE_RISING ? GPIO_V2_LINE_FLAG_EDGE_RISING : edges == IOTFW_EDGE_FALLING ? GPIO_V2_LINE_FLAG_EDGE_FALLING
+             : edges == IOTFW_EDGE_BOTH ? GPIO_V2_LINE_FLAG_EDGE_RISING | GPIO_V2_LINE_FLAG_EDGE_FALLING : 0;
+  if (edges < 0 || edges > 3) return IOTFW_ERR_INVALID;
+  return request_line(pin, GPIO_V2_LINE_FLAG_INPUT | e); /* the kernel queues time-stamped edges */
+}
+int32_t iotfw_hal_gpio_edges(int32_t pin, uint8_t *out, uint32_t max) {
+  if (pin < 0 || pin >= PINS || LINE_FD(pin) < 0) return IOTFW_ERR_INVALID;
+  int fl = fcntl(LINE_FD(pin), F_GETFL);
+  fcntl(LINE_FD(pin), F_SETFL, fl | O_NONBLOCK);
+  uint32_t n = 0;
+  struct gpio_v2_line_event ev;
+  while (n < max && read(LINE_FD(pin), &ev, sizeof ev) == (ssize_t)sizeof ev) {
+    uint32_t pair[2] = { (uint32_t)(ev.timestamp_ns / 1000u), ev.id == GPIO_V2_LINE_EVENT_RISING_EDGE ? 1u : 0u };
+    memcpy(out + 8 * n++, pair, 8); /* little-endian hosts (ARM, x86), as Wasm memory */
+  }
+  fcntl(LINE_FD(pin), F_SETFL, fl);
+  return (int32_t)n;
+}
+
+int32_t iotfw_hal_adc_read(int32_t pin) { (void)pin; return IOTFW_ERR_UNSUPPORTED; }
+int32_t iotfw_hal_sys_sensor_read(int32_t sensor) { (void)sensor; return IOTFW_ERR_UNSUPPORTED; }
+
+/* ---- I2C through /dev/i2c-N ---- */
+static int i2c_fd[8] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+int32_t iotfw_hal_i2c_setup(int32_t bus, uint32_t freq_hz) {
+  /* The bus speed is the kernel's (device tree: dtparam=i2c_arm_baudrate); only check the request. */
+  if (bus < 0 || bus > 7 || (freq_hz != 100000u && freq_hz != 400000u)) return IOTFW_ERR_INVALID;
+  if (i2c_fd[bus] >= 0) return IOTFW_OK;
+  char path[64];
+  snprintf(path, sizeof path, "%s%d", iotfw_linux_i2c_prefix, (int)bus);
+  i2c_fd[bus] = open(path, O_RDWR | O_CLOEXEC);
+  return i2c_fd[bus] < 0 ? IOTFW_ERR_BUS : IOTFW_OK;
+}
+static int32_t transfer(int32_t bus, struct i2c_msg *msgs, uint32_t n) {
+  if (bus < 0 || bus > 7 || i2c_fd[bus] < 0) return IOTFW_ERR_INVALID;
+  struct i2c_rdwr_ioctl_data d = { .msgs = msgs, .nmsgs = n };
+  if (ioctl(i2c_fd[bus], I2C_RDWR, &d) >= 0) return IOTFW_OK;
+  return errno == ENXIO || errno == EREMOTEIO ? IOTFW_ERR_NACK : errno == ETIMEDOUT ? IOTFW_ERR_TIMEOUT : IOTFW_ERR_BUS;
+}
+int32_t iotfw_hal_i2c_write(int32_t bus, int32_t addr, uint8_t *data, uint32_t len) {
+  struct i2c_msg m = { .addr = (uint16_t)addr, .flags = 0, .len = (uint16_t)len, .buf = data };
+  return transfer(bus, &m, 1);
+}
+int32_t iotfw_hal_i2c_read(int32_t bus, int32_t addr, uint8_t *out, uint32_t len) {
+  struct i2c_msg m = { .addr = (uint16_t)addr, .flags = I2C_M_RD, .len = (uint16_t)len, .buf = out };
+  return transfer(bus, &m, 1);
+}
+int32_t iotfw_hal_i2c_write_read(int32_t bus, int32_t addr, uint8_t *data, uint32_t len, uint8_t *out, uint32_t out_len) {
+  struct i2c_msg m[2] = { { .addr = (uint16_t)addr, .flags = 0, .len = (uint16_t)len, .buf = data },
+                          { .addr = (uint16_t)addr, .flags = I2C_M_RD, .len = (uint16_t)out_len, .buf = out } }; /* repeated START */
+  return transfer(bus, m, 2);
+}
+
+/* ---- pulses by polling (a user-space approximation; see docs/runtime.md "Linux") ---- */
+int32_t iotfw_hal_pulse_out(int32_t pin, int32_t level, uint32_t width_us) {
+  if (iotfw_hal_gpio_write(pin, level) != IOTFW_OK) return IOTFW_ERR_INVALID;
+  uint64_t end = now_us() + width_us;
+  while (now_us() < end) {}
+  return iotfw_hal_gpio_write(pin, !level);
+}
+static uint64_t wait_while(int32_t pin, int level, uint64_t deadline) {
+  while (iotfw_hal_gpio_read(pin) == level) if (now_us() >= deadline) return 0;
+  return now_us();
+}
+int32_t iotfw_hal_pulse_in(int32_t pin, int32_t level, uint32_t timeout_us) {
+  uint64_t deadline = now_us() + timeout_us;
+  uint64_t start = wait_while(pin, !level, deadline);
+  if (!start) return IOTFW_ERR_TIMEOUT;
+  uint64_t end = wait_while(pin, level, deadline);
+  return end ? (int32_t)(end - start) : IOTFW_ERR_TIMEOUT;
+}
+int32_t iotfw_hal_pulse_train(int32_t pin, uint32_t start_low_us, uint8_t *out, uint32_t max, uint32_t timeout_us) {
+  if (start_low_us > 0) {
+    if (iotfw_hal_gpio_mode(pin, IOTFW_GPIO_OUTPUT) != IOTFW_OK) return IOTFW_ERR_INVALID;
+    iotfw_hal_pulse_out(pin, 0, start_low_us);
+  }
+  if (iotfw_hal_gpio_mode(pin, IOTFW_GPIO_INPUT_PULLUP) != IOTFW_OK) return IOTFW_ERR_INVALID;
+  uint32_t n = 0;
+  int level = iotfw_hal_gpio_read(pin);
+  uint64_t since = now_us();
+  while (n < max) {
+    uint64_t changed = wait_while(pin, level, since + timeout_us);
+    if (!changed) break;
+    uint32_t entry = (uint32_t)(changed - since) | (level ? IOTFW_PULSE_LEVEL_BIT : 0u);
+    memcpy(out + 4 * n++, &entry, 4);
+    level = !level;
+    since = changed;
+  }
+  return n > 0 ? (int32_t)n : IOTFW_ERR_TIMEOUT;
+}
+int32_t iotfw_hal_pwm_read(int32_t pin, uint8_t *out) {
+  /* One cycle measured in the foreground from kernel edge timestamps (no background capture here). */
+  if (iotfw_hal_gpio_watch(pin, IOTFW_EDGE_BOTH) != IOTFW_OK) return IOTFW_ERR_INVALID;
+  uint8_t ev[8 * 3];
+  uint32_t got = 0;
+  uint64_t deadline = now_us() + 2500000u; /* abi.json: 2.5 s */
+  while (got < 3 && now_us() < deadline) { int32_t n = iotfw_hal_gpio_edges(pin, ev + 8 * got, 3 - got); if (n > 0) got += (uint32_t)n; else usleep(1000); }
+  if (got < 3) return IOTFW_ERR_TIMEOUT;
+  uint32_t t[3], lv0;
+  for (int i = 0; i < 3; i++) memcpy(&t[i], ev + 8 * i, 4);
+  memcpy(&lv0, ev + 4, 4);
+  uint32_t first = t[1] - t[0], second = t[2] - t[1];
+  uint32_t pair[2] = { lv0 ? first : second, lv0 ? second : first };
+  memcpy(out, pair, 8);
+  return IOTFW_OK;
+}
+
+int32_t iotfw_hal_log(int32_t level, uint8_t *text, uint32_t len) {
+  static const char *names[] = { "error", "warn", "info", "debug" };
+  fprintf(stderr, "iotfw %s: %.*s\n", names[level & 3], (int)len, (const char *)text);
+  return IOTFW_OK;
+}
+uint32_t iotfw_hal_device_id(void) { return iotfw_linux_device_id; }
+int32_t iotfw_hal_board_name(uint8_t *out, uint32_t max) {
+  uint32_t n = (uint32_t)strlen(iotfw_linux_board);
+  if (n > max) n = max;
+  memcpy(out, iotfw_linux_board, n);
+  return (int32_t)n;
+}
