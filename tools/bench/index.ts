@@ -18,6 +18,7 @@ const SUITES: Array<[string, string, string]> = [
   ["fleet", "fleet.js", "benchFleet"],
   ["flash", "flash.js", "benchFlash"],
   ["bridge", "bridge.js", "benchBridge"],
+  ["runtime", "runtime.js", "benchRuntime"],
 ];
 
 function format(r: BenchResult): string {
