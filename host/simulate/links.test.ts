@@ -5,7 +5,9 @@ import { mkdtempSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import mqtt from "mqtt";
 import { Bridge } from "../bridge/bridge.js";
+import { Mosquitto } from "../bridge/testing.js";
 import { parseCommand } from "../bridge/commands.js";
 import { openLink } from "../link/open.js";
 import { SerialReader, encodeFrame, serialFrame, type Frame } from "../protocol/index.js";
@@ -72,5 +74,29 @@ describe("simulated devices on real links", () => {
       await running;
     }
     expect(existsSync(path)).toBe(false);
+  });
+
+  it("publish to a real mosquitto with --mqtt: per-device, per-channel topics with names and units", async () => {
+    const broker = await Mosquitto.start();
+    const sub = await mqtt.connectAsync(broker.url);
+    const got: Array<{ topic: string; body: Record<string, unknown> }> = [];
+    sub.on("message", (topic, payload) => { try { got.push({ topic, body: JSON.parse(payload.toString()) }); } catch { /* plain text */ } });
+    await sub.subscribeAsync("iotfw/#", { qos: 1 });
+    const abort = new AbortController();
+    const running = simulate({
+      devices: 2, board: "esp32", durationMs: Infinity, speed: 60, seed: 4, inProcess: true, workers: 1, buildDir: tmp(),
+      mqttUrl: broker.url, signal: abort.signal,
+    });
+    try {
+      await until("hellos of both devices", () => ["00000001", "00000002"].every((d) => got.some((m) => m.topic === `iotfw/${d}/hello`)));
+      const summary = await until("a temperature summary", () => got.find((m) => /^iotfw\/0000000[12]\/temperature\/summary$/.test(m.topic)), 30_000);
+      expect(summary.body).toMatchObject({ name: "temperature", unit: "degC", windowMs: 60_000 });
+      expect(summary.body.count).toBeGreaterThan(50);
+    } finally {
+      abort.abort();
+      await running;
+      await sub.endAsync();
+      await broker.stop();
+    }
   });
 });

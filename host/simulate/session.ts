@@ -16,6 +16,10 @@ import { startDashboard } from "../../simulator/dashboard/server.js";
 import { frameAt } from "../../simulator/fleet/frame-batch.js";
 import { SerialExposure } from "./serial-exposure.js";
 import { BridgeLinks } from "./bridge-links.js";
+import { Bridge } from "../bridge/bridge.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface SimulateOptions {
   devices: number;
@@ -33,6 +37,9 @@ export interface SimulateOptions {
   dashboardPort?: number;
   /** Send every device's frames to a bridge over TCP, as devices on Wi-Fi (tcp://host:port). */
   bridgeUrl?: string;
+  /** Publish to an MQTT broker (mqtt:// or mqtts://) exactly as `iotfw bridge --upstream` does: an
+   *  in-process bridge (its spool in a temporary folder) takes the devices' TCP connections. */
+  mqttUrl?: string;
   /** Expose device 1 on a pseudo-terminal linked at this path (as a board on USB). */
   serialPath?: string;
   /** Where build outputs go (default build/<board>). */
@@ -59,6 +66,8 @@ export interface SimulateResult extends SimulateProgress {
   shards: number;
 }
 
+export class SimulateError extends Error {}
+
 export async function simulate(options: SimulateOptions): Promise<SimulateResult> {
   const cwd = options.cwd ?? process.cwd();
   const board = loadBoard(options.board, { cwd });
@@ -81,6 +90,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   let dashboard: Awaited<ReturnType<typeof startDashboard>> | undefined;
   let serial: SerialExposure | undefined;
   let bridge: BridgeLinks | undefined;
+  let mqttBridge: Bridge | undefined;
+  let mqttSpool: string | undefined;
   let watchdogResets = 0;
   const progress = (deviceMs: number, wallMs: number): SimulateProgress =>
     ({ deviceMs, wallMs, devices: options.devices, telemetry, watchdogResets });
@@ -112,7 +123,14 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
       options.onDashboard?.(dashboard.url);
     }
     if (options.serialPath) serial = await SerialExposure.open(options.serialPath);
+    if (options.bridgeUrl && options.mqttUrl) throw new SimulateError("--bridge and --mqtt: choose one (a bridge has its own upstreams)");
     if (options.bridgeUrl) bridge = await BridgeLinks.open(options.bridgeUrl, fleet.deviceIds);
+    if (options.mqttUrl) {
+      if (!/^mqtts?:\/\//.test(options.mqttUrl)) throw new SimulateError(`--mqtt ${options.mqttUrl}: expected mqtt://host[:port] or mqtts://...`);
+      mqttSpool = mkdtempSync(join(tmpdir(), "iotfw-sim-spool-"));
+      mqttBridge = await Bridge.start({ listen: "tcp://127.0.0.1:0", upstreams: [options.mqttUrl], spoolDir: mqttSpool, http: "off", log: () => undefined });
+      bridge = await BridgeLinks.open(`tcp://127.0.0.1:${mqttBridge.tcpAddress!.port}`, fleet.deviceIds);
+    }
     const run = await runFleet(fleet, {
       durationMs: options.durationMs,
       speed: options.speed,
@@ -133,6 +151,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     await fleet.close();
     await serial?.close();
     bridge?.close();
+    await mqttBridge?.stop();
+    if (mqttSpool) rmSync(mqttSpool, { recursive: true, force: true });
     if (out && out !== process.stdout) { (out as WriteStream).end(); await once(out, "close"); }
     await dashboard?.close();
   }

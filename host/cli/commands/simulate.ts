@@ -8,7 +8,8 @@ import { FleetError } from "../../../simulator/fleet/fleet.js";
 import { parseDuration, parseSpeed } from "../../../simulator/fleet/run.js";
 import { WiringError } from "../../../simulator/fleet/wiring.js";
 import { parseScenario, ScenarioError, type ScenarioSpec } from "../../../simulator/sensors/scenario.js";
-import { simulate, type SimulateProgress, type SimulateResult } from "../../simulate/session.js";
+import { simulate, SimulateError, type SimulateProgress, type SimulateResult } from "../../simulate/session.js";
+import { BridgeError } from "../../bridge/bridge.js";
 import { CliError } from "../errors.js";
 import { SerialExposureError } from "../../simulate/serial-exposure.js";
 import { BridgeLinkError } from "../../simulate/bridge-links.js";
@@ -28,6 +29,7 @@ interface SimulateFlags {
   dashboard?: string | boolean;
   serial?: string;
   bridge?: string;
+  mqtt?: string;
 }
 
 const positiveInt = (name: string, text: string): number => {
@@ -61,6 +63,7 @@ export function register(program: Command): void {
     .option("--workers <n>", "processes to spread devices over (default: one per core)")
     .option("--dashboard [port]", "serve a live dashboard on localhost (default port 8080)")
     .option("--bridge <url>", "send every device's frames to a bridge as devices on Wi-Fi (tcp://host:port)")
+    .option("--mqtt <url>", "publish to an MQTT broker as `iotfw bridge --upstream <url>` would (topics: docs/mqtt.md)")
     .option("--serial <path>", "expose device 1 on a pseudo-terminal linked at <path>, as a board on USB (needs socat)")
     .action(async (flags: SimulateFlags) => {
       const devices = positiveInt("--sensors", flags.sensors);
@@ -87,7 +90,7 @@ export function register(program: Command): void {
           devices, board: flags.board, appDir: flags.app, durationMs, speed, seed,
           scenario: flags.scenario ? loadScenarioFile(flags.scenario) : undefined,
           out: flags.out, workers: flags.workers ? positiveInt("--workers", flags.workers) : undefined,
-          dashboardPort, serialPath: flags.serial, bridgeUrl: flags.bridge, signal: abort.signal,
+          dashboardPort, serialPath: flags.serial, bridgeUrl: flags.bridge, mqttUrl: flags.mqtt, signal: abort.signal,
           onProgress: (p) => live?.update(p),
           onDashboard: (url) => process.stderr.write(`dashboard: ${url}\n`),
         });
@@ -96,7 +99,7 @@ export function register(program: Command): void {
       } catch (e) {
         live?.clear();
         if (e instanceof BuildError || e instanceof FleetError || e instanceof WiringError || e instanceof ScenarioError ||
-            e instanceof SerialExposureError || e instanceof PtyError || e instanceof LinkError || e instanceof BridgeLinkError) {
+            e instanceof SerialExposureError || e instanceof PtyError || e instanceof LinkError || e instanceof BridgeLinkError || e instanceof SimulateError || e instanceof BridgeError) {
           throw new CliError(e.message);
         }
         throw e;
