@@ -111,6 +111,20 @@ describe("iotfw simulate", () => {
     }
   });
 
+  it("a sensor unplugged by a scenario becomes fault events (never readings), cleared when it comes back", async () => {
+    // Temperature is unplugged from 30 s to 90 s: the BME280 and SHT31 stop answering (NACK).
+    const scenario: ScenarioSpec = { name: "unplug", seed: 3, events: [{ type: "unplug", metric: "temperature", atMs: 30_000, untilMs: 90_000 }] };
+    const { frames } = await framesOf({ devices: 1, board: "esp32", durationMs: 121_000, speed: "max", seed: 9, scenario, inProcess: true, workers: 1 });
+    const events = frames.filter((f) => f.type === "event");
+    const faults = events.filter((e) => e.kind === "fault");
+    expect(faults.map((e) => e.name).sort()).toEqual(["humidity", "humidity", "pressure", "temperature", "temperature"]);
+    expect(faults.every((e) => e.code === -1 && e.t >= 30_000 && e.t <= 31_100)).toBe(true); // ERR_NACK, within a sample period
+    expect(events.filter((e) => e.kind === "fault_cleared").length).toBe(5);
+    // The window spanning the outage holds only the readings from before and after it.
+    const second = frames.find((f) => f.type === "summary" && f.t === 120_000) as unknown as { channels: Array<{ name: string; count: number }> };
+    expect(second.channels.find((c) => c.name === "temperature")!.count).toBe(30);
+  });
+
   it("the dashboard shows a running fleet in a real browser, with the scenario's alert", async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`this test needs Debian's chromium at ${CHROMIUM}: apt-get install chromium`);
     const scenario: ScenarioSpec = { name: "step", seed: 3, events: [{ type: "ramp", metric: "temperature", atMs: 20_000, rampMs: 1, delta: 15 }] };
