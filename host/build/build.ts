@@ -3,7 +3,7 @@
 // and flash-plan.json. The CLI (host/cli/commands/build.ts), simulate and tests call buildApp.
 // May touch: reads the app, boards/ and firmware/; writes only into the out folder.
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { version as ascVersion } from "assemblyscript/asc";
 import { loadAbi } from "../../tools/gen-hal.js";
@@ -14,6 +14,7 @@ import { BuildError } from "./errors.js";
 import { encodePartitionTable, TYPE_APP } from "./partition-table.js";
 import { checkModule } from "./wasm-check.js";
 import { encodeWasmImage } from "./wasm-image.js";
+import { buildFingerprint } from "./fingerprint.js";
 
 /** File names inside the out folder. */
 export const OUTPUT_FILES = {
@@ -35,6 +36,8 @@ export interface BuildOptions {
   outDir?: string;
   cwd?: string;
   target?: "release" | "debug";
+  /** Return the build already in the out folder when its inputs are unchanged (simulate does). */
+  reuse?: boolean;
 }
 
 export interface Manifest {
@@ -52,6 +55,8 @@ export interface Manifest {
   files: typeof OUTPUT_FILES;
   wasmPartition: { name: string; offset: string; size: string; imageBytes: number };
   compiler: { assemblyscript: string; target: string };
+  /** SHA-256 of everything the build read (host/build/fingerprint.ts). */
+  inputsSha256: string;
 }
 
 export interface FlashPlan {
@@ -86,6 +91,12 @@ export async function buildApp(options: BuildOptions): Promise<BuildResult> {
   }
   const app = loadApp(options.appDir ?? DEFAULT_APP_DIR, { cwd, label: options.appDir ?? "firmware/apps/env-station" });
   const target = options.target ?? "release";
+  const outDir = resolve(cwd, options.outDir ?? join("build", board.name));
+  const inputsSha256 = buildFingerprint(app.dir, board, target);
+  if (options.reuse) {
+    const cached = readBuild(outDir, inputsSha256);
+    if (cached) return { ...cached, warnings: app.warnings };
+  }
 
   const compiled = await compileAssemblyScript([APP_ENTRY], { app: { dir: app.dir, label: app.label }, target, extraArgs: app.json.ascArgs });
   if (!compiled.ok || !compiled.binary) {
@@ -113,6 +124,7 @@ export async function buildApp(options: BuildOptions): Promise<BuildResult> {
     files: OUTPUT_FILES,
     wasmPartition: { name: part.name, offset: hex(part.offset), size: hex(part.size), imageBytes: image.length },
     compiler: { assemblyscript: ascVersion, target },
+    inputsSha256,
   };
   const runtimeApp = board.partitions.find((p) => p.type === TYPE_APP)!; // validateBoard guarantees one
   const flashPlan: FlashPlan = {
@@ -124,9 +136,8 @@ export async function buildApp(options: BuildOptions): Promise<BuildResult> {
     runtime: { bootloader: hex(board.flash.bootloaderOffset), app: hex(runtimeApp.offset) },
   };
 
-  const outDir = resolve(cwd, options.outDir ?? join("build", board.name));
   mkdirSync(outDir, { recursive: true });
-  const files = Object.fromEntries(Object.entries(OUTPUT_FILES).map(([k, f]) => [k, join(outDir, f)])) as BuildResult["files"];
+  const files = outputPaths(outDir);
   writeFileSync(files.wasm, binary);
   writeFileSync(files.image, image);
   writeFileSync(files.partitionTable, table);
@@ -135,4 +146,24 @@ export async function buildApp(options: BuildOptions): Promise<BuildResult> {
 
   const warnings = [...app.warnings, ...compiled.messages.filter((m) => m.category === "warning").map((m) => `${m.file}:${m.line}:${m.column}: ${m.message}`)];
   return { outDir, files, binary, manifest, flashPlan, warnings };
+}
+
+function outputPaths(outDir: string): BuildResult["files"] {
+  return Object.fromEntries(Object.entries(OUTPUT_FILES).map(([k, f]) => [k, join(outDir, f)])) as BuildResult["files"];
+}
+
+/** The build in outDir if it was made from exactly these inputs and its files are intact. */
+function readBuild(outDir: string, inputsSha256: string): Omit<BuildResult, "warnings"> | null {
+  const files = outputPaths(outDir);
+  try {
+    const manifest = JSON.parse(readFileSync(files.manifest, "utf8")) as Manifest;
+    if (manifest.inputsSha256 !== inputsSha256) return null;
+    const binary = new Uint8Array(readFileSync(files.wasm));
+    if (createHash("sha256").update(binary).digest("hex") !== manifest.sha256) return null;
+    if (Object.values(files).some((f) => !existsSync(f))) return null;
+    const flashPlan = JSON.parse(readFileSync(files.flashPlan, "utf8")) as FlashPlan;
+    return { outDir, files, binary, manifest, flashPlan };
+  } catch {
+    return null;
+  }
 }

@@ -16,6 +16,8 @@ import { startDashboard } from "../../simulator/dashboard/server.js";
 import { frameAt } from "../../simulator/fleet/frame-batch.js";
 import { SerialExposure } from "./serial-exposure.js";
 import { BridgeLinks } from "./bridge-links.js";
+import { DeviceKeys, type DeviceKeyStats } from "./device-keys.js";
+import { loadKeys } from "../bridge/keys.js";
 import { Bridge } from "../bridge/bridge.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,6 +44,9 @@ export interface SimulateOptions {
   mqttUrl?: string;
   /** Expose device 1 on a pseudo-terminal linked at this path (as a board on USB). */
   serialPath?: string;
+  /** Per-device keys (the bridge's --keys file): keyed devices sign their frames on every link and take
+   *  only downlink frames signed with their key (host/simulate/device-keys.ts). */
+  keysFile?: string;
   /** Where build outputs go (default build/<board>). */
   buildDir?: string;
   cwd?: string;
@@ -58,6 +63,8 @@ export interface SimulateProgress {
   devices: number;
   telemetry: FleetTelemetry;
   watchdogResets: number;
+  /** With keysFile: what the devices' runtimes signed and dropped. */
+  keys?: DeviceKeyStats;
 }
 
 export interface SimulateResult extends SimulateProgress {
@@ -71,7 +78,8 @@ export class SimulateError extends Error {}
 export async function simulate(options: SimulateOptions): Promise<SimulateResult> {
   const cwd = options.cwd ?? process.cwd();
   const board = loadBoard(options.board, { cwd });
-  const built = await buildApp({ board, appDir: options.appDir, outDir: options.buildDir, cwd });
+  const keyFile = options.keysFile ? loadKeys(options.keysFile) : undefined; // a bad file fails before the build
+  const built = await buildApp({ board, appDir: options.appDir, outDir: options.buildDir, cwd, reuse: true });
   const wiring: FleetWiringSpec = {
     hardware: (built.manifest.app.hardware as HardwarePart[] | undefined) ?? [],
     seed: options.seed,
@@ -93,22 +101,31 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   let mqttBridge: Bridge | undefined;
   let mqttSpool: string | undefined;
   let watchdogResets = 0;
+  const keys = keyFile ? new DeviceKeys(keyFile, fleet.deviceIds) : undefined;
   const progress = (deviceMs: number, wallMs: number): SimulateProgress =>
-    ({ deviceMs, wallMs, devices: options.devices, telemetry, watchdogResets });
+    ({ deviceMs, wallMs, devices: options.devices, telemetry, watchdogResets, keys: keys?.stats });
   const started = performance.now();
   const exposed = fleet.deviceIds[0];
   let feed: DashboardFeed | undefined;
 
   const onSlice = async (slice: SliceResult, nowMs: number): Promise<void> => {
     watchdogResets += slice.resets.length;
-    if (bridge) for (let i = 0; i < slice.batch.count; i++) bridge.send(slice.batch.device[i], frameAt(slice.batch, i));
-    if (serial) {
+    if (bridge || serial) {
       const mine: Uint8Array[] = [];
-      for (let i = 0; i < slice.batch.count; i++) if (slice.batch.device[i] === exposed) mine.push(frameAt(slice.batch, i));
-      serial.send(mine);
+      for (let i = 0; i < slice.batch.count; i++) {
+        const device = slice.batch.device[i];
+        if (!bridge && device !== exposed) continue;
+        // What the device's runtime puts on its links: signed when the device has a key.
+        const frame = keys ? keys.outgoing(device, frameAt(slice.batch, i)) : frameAt(slice.batch, i);
+        if (!frame) continue;
+        bridge?.send(device, frame);
+        if (serial && device === exposed) mine.push(frame);
+      }
+      serial?.send(mine);
     }
     let text = "";
-    for (const d of telemetry.ingest(slice.batch)) if (out) text += JSON.stringify(telemetry.toJson(d)) + "\n";
+    for (const d of telemetry.ingest(slice.batch)) if (out) text += JSON.stringify(telemetry.toJson(d)) + "\n"; // decoded, as the module sent it
+    if (keys) for (let i = 0; i < slice.batch.count; i++) telemetry.counters.linkBytes += keys.overhead(slice.batch.device[i]);
     feed?.addSlice(slice, nowMs);
     if (out && text && !out.write(text)) await once(out, "drain");
     options.onProgress?.(progress(nowMs, performance.now() - started));
@@ -140,7 +157,9 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
         // Control frames from the exposed device's pty or a device's bridge connection reach it between
         // slices, as on a real link.
         const downlink = [...(serial?.takeDownlink() ?? []).map((frame) => ({ device: exposed, frame })), ...(bridge?.takeDownlink() ?? [])];
-        for (const { device, frame } of downlink) {
+        for (const { device, frame: received } of downlink) {
+          const frame = keys ? keys.incoming(device, received) : received; // the runtime checks and strips the HMAC
+          if (!frame) continue;
           const reply = await fleet.control(device, frame, nowMs);
           await onSlice({ batch: reply.batch, resets: [], ticks: 0 }, nowMs);
         }
