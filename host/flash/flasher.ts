@@ -2,14 +2,18 @@
 // esptool-js's own ESPLoader (sync, chip detection, stub upload, baud change, compressed writes), over a
 // serial port or socket:// through NodeSerialPort. Refuses a plan for another chip before writing; reads
 // the device's partition table (READ_FLASH via the stub) to decide whether the table must be written;
+// writes with compressed blocks (host/flash/writer.ts: the images are deflated while the chip connects);
 // verifies each image with SPI_FLASH_MD5 through the stub (16 raw bytes: esptool-js's own check compares
 // the ROM's hex-text answer in the wrong form, so we compare ourselves); then resets into the app in-band
 // (FLASH_BEGIN 0,0 + FLASH_END "reboot", which the stub obeys; works over ptys and sockets that have no
-// DTR/RTS). May touch: the port it opens and the flash of the device behind it.
+// DTR/RTS). The connect phase's shortcuts are in host/flash/connect.ts.
+// May touch: the port it opens and the flash of the device behind it.
 import { ESPLoader, Transport } from "esptool-js";
 import { parseLinkSpec, LinkError } from "../link/open.js";
 import { deviceHasWasmPartition, FlashError, loadPlan, md5Hex, padded, type FlashImage, type LoadedPlan } from "./plan.js";
 import { NodeSerialPort } from "./webserial.js";
+import { changeBaud, detectByMagicFirst, resetConstructorsFor } from "./connect.js";
+import { deflateImage, writeDeflated, type DeflatedImage } from "./writer.js";
 import { MAX_PARTITION_LENGTH } from "../build/partition-table.js";
 
 export { FlashError } from "./plan.js";
@@ -57,8 +61,8 @@ export interface FlashResult {
   board: string;
   written: Array<{ address: number; file: string; bytes: number; md5: string | null }>;
   skipped: Array<{ file: string; reason: string }>;
-  /** Seconds: connect (sync, detect, stub, baud), data transfer (the writes), verify, total. */
-  timings: { connect: number; transfer: number; verify: number; total: number };
+  /** Seconds: connect (sync, detect, stub, baud), of which the stub's upload and start, data transfer (the writes), verify, total. */
+  timings: { connect: number; stub: number; transfer: number; verify: number; total: number };
   /** Bytes the host sent while writing (SLIP-framed, compressed), and the baud rate used. */
   transferWireBytes: number;
   baud: number;
@@ -72,7 +76,10 @@ export async function flashDevice(options: FlashOptions): Promise<FlashResult> {
   const t0 = now();
   const loaded: LoadedPlan = loadPlan({ planDir: options.planDir, board: options.board, full: options.full, cwd: options.cwd });
   const { board } = loaded;
-  const baud = options.baud ?? 460800;
+  const requestedBaud = options.baud ?? 460800;
+  // Deflate in Node's thread pool while the port opens and the chip syncs (rejections surface when awaited).
+  const deflating = new Map(loaded.images.map((i) => [i, deflateImage(i.data)] as const));
+  for (const p of deflating.values()) p.catch(() => {});
   let spec;
   try { spec = parseLinkSpec(options.port, ROM_BAUD); } catch (e) { throw new FlashError((e as Error).message); }
   const info = options.onInfo ?? (() => {});
@@ -81,14 +88,19 @@ export async function flashDevice(options: FlashOptions): Promise<FlashResult> {
   // Transport.trace logs some events (read loop ending) with console.log even with tracing off.
   (transport as unknown as { trace(m: string): void }).trace = (m: string) => options.onDebug?.(m);
   const loader = new ESPLoader({
-    transport, baudrate: baud, romBaudrate: ROM_BAUD, debugLogging: false,
+    transport, baudrate: requestedBaud, romBaudrate: ROM_BAUD, debugLogging: false,
+    resetConstructors: resetConstructorsFor(port),
     terminal: { clean() {}, writeLine: (l: string) => options.onDebug?.(l), write: (l: string) => options.onDebug?.(l) },
   });
+  detectByMagicFirst(loader);
+  // Sockets have no modem lines, so no reset sequence there (a pty has none either: connect.ts).
+  const resetMode = spec.kind === "tcp" ? "no_reset" : "default_reset";
+  const attempts = options.connectAttempts ?? 7;
   let opened = false;
+  let baud = ROM_BAUD;
   try {
-    // Connect: sockets have no modem lines, so no reset sequence there.
     try {
-      await loader.detectChip(spec.kind === "tcp" ? "no_reset" : "default_reset", options.connectAttempts ?? 7);
+      await loader.detectChip(resetMode, attempts);
       opened = true;
     } catch (e) {
       opened = port.readable !== null;
@@ -106,9 +118,21 @@ export async function flashDevice(options: FlashOptions): Promise<FlashResult> {
         `nothing was written. Build for this chip (\`iotfw build --board ${chipName.toLowerCase().replace("-", "")}\`) or connect the ${board.chip}.`);
     }
     info(`Connected: ${chipName} on ${options.port}`);
+    const tStub = now();
     await loader.runStub();
+    const stubSeconds = now() - tStub;
     if (!loader.IS_STUB) throw new FlashError(`the flasher stub did not start on the ${chipName}; cannot flash or verify safely`);
-    if (baud !== ROM_BAUD) await loader.changeBaud();
+    if (requestedBaud !== ROM_BAUD) {
+      const switched = await changeBaud(loader, requestedBaud, ROM_BAUD, async () => {
+        // As esptool-js: reconnect at the ROM's speed and start the stub again.
+        await transport.disconnect();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        loader.IS_STUB = false;
+        await loader.connect(resetMode, attempts, false);
+        await loader.runStub();
+      });
+      if (switched) baud = requestedBaud;
+    }
     const tConnected = now();
 
     // What to write.
@@ -123,30 +147,34 @@ export async function flashDevice(options: FlashOptions): Promise<FlashResult> {
         else info(`Writing the partition table too: ${has.reason}`);
       }
     }
+    const deflated = new Map<FlashImage, DeflatedImage>();
+    for (const image of images) deflated.set(image, await deflating.get(image)!);
     const totalBytes = images.reduce((n, i) => n + i.data.length, 0);
-    const doneBefore = images.map((_, k) => images.slice(0, k).reduce((n, i) => n + i.data.length, 0));
     const startWire = port.counters.bytesWritten;
     const tWrite = now();
-    let current = 0;
+    let current: FlashImage | null = null;
     try {
-      await loader.writeFlash({
-        fileArray: images.map((i) => ({ data: i.data, address: i.address })),
-        flashMode: "keep", flashFreq: "keep", flashSize: "keep", eraseAll: options.erase ?? false, compress: true,
-        reportProgress: (index: number, sent: number, total: number) => {
-          current = index;
-          const image = images[index];
-          const done = doneBefore[index] + (total ? (sent / total) * image.data.length : 0);
+      if (options.erase) await loader.eraseFlash();
+      let doneBefore = 0;
+      for (const [index, image] of images.entries()) {
+        current = image;
+        const report = (sent: number, total: number, written: number) => {
+          const done = doneBefore + Math.min(written, image.data.length);
           const elapsed = Math.max(1e-3, now() - tWrite);
           const rate = done / elapsed;
           options.onProgress?.({
             file: image.file, address: image.address, index, count: images.length, sent, total,
             fraction: totalBytes ? done / totalBytes : 1, rate, etaSeconds: rate > 0 ? (totalBytes - done) / rate : 0,
           });
-        },
-      });
+        };
+        const d = deflated.get(image)!;
+        report(0, d.compressed.length, 0);
+        await writeDeflated(loader, d, image.address, (p) => report(p.sent, p.total, p.written));
+        doneBefore += image.data.length;
+      }
     } catch (e) {
-      const image = images[current];
-      throw new FlashError(`writing ${image.file} at ${hex(image.address)} failed: ${(e as Error).message}. ` +
+      const what = current ? `writing ${current.file} at ${hex(current.address)}` : "erasing the flash";
+      throw new FlashError(`${what} failed: ${(e as Error).message}. ` +
         `The device was not reset and its flash may hold a partial image: flash again.`);
     }
     const tWritten = now();
@@ -174,7 +202,7 @@ export async function flashDevice(options: FlashOptions): Promise<FlashResult> {
     info("Reset into the app");
     return {
       chip: chipName, board: board.name, written, skipped, baud, reset: true, transferWireBytes,
-      timings: { connect: tConnected - t0, transfer: tWritten - tWrite, verify: tVerified - tWritten, total: now() - t0 },
+      timings: { connect: tConnected - t0, stub: stubSeconds, transfer: tWritten - tWrite, verify: tVerified - tWritten, total: now() - t0 },
     };
   } finally {
     if (opened || port.readable) { try { await transport.disconnect(); } catch { await port.close(); } }

@@ -22,7 +22,7 @@ export class NodeSerialPort {
   readable: ReadableStream<Uint8Array> | null = null;
   writable: WritableStream<Uint8Array> | null = null;
   readonly counters: SerialCounters = { bytesWritten: 0, bytesRead: 0 };
-  /** False once the port refused a modem-line change (a pty) or for a socket. */
+  /** False for a socket, and for a port that refused a modem-status read or a modem-line change (a pty). */
   modemLines: boolean;
   private link: OpenLink | null = null;
   private dtr = false;
@@ -39,7 +39,12 @@ export class NodeSerialPort {
     const spec: LinkSpec = this.spec.kind === "serial" ? { ...this.spec, baudRate: options.baudRate } : this.spec;
     const link = await openLink(spec);
     this.link = link;
-    if (spec.kind === "serial") this.info = await usbInfo(spec.path);
+    if (link.serial) {
+      // Known before the first reset, so a port without modem lines (a pty) skips the reset's sleeps;
+      // only a port with modem lines can be a USB bridge worth looking up (a udev scan, 100-250 ms).
+      this.modemLines = await hasModemLines(link.serial);
+      if (this.modemLines) this.info = await usbInfo(spec.kind === "serial" ? spec.path : "");
+    }
     const stream = link.stream;
     this.readable = new ReadableStream<Uint8Array>({
       start: (controller) => {
@@ -92,6 +97,11 @@ export class NodeSerialPort {
     if (!port) return; // a raw socket has no baud rate
     await new Promise<void>((resolve, reject) => port.update({ baudRate }, (e) => (e ? reject(e) : resolve())));
   }
+}
+
+/** Whether the port answers a modem-status read (TIOCMGET); a pty answers ENOTTY. */
+function hasModemLines(port: SerialPort): Promise<boolean> {
+  return new Promise((resolve) => port.get((err) => resolve(!err)));
 }
 
 async function usbInfo(path: string): Promise<WebSerialInfo> {

@@ -309,23 +309,32 @@ export class BootloaderLoader {
     const compressed = op === Cmd.FLASH_DEFL_DATA;
     if (!session || session.compressed !== compressed) return this.reply(op, rom ? RomError.FAILED_TO_ACT : StubError.NOT_IN_FLASH_MODE);
     const payload = req.data.subarray(16);
+    // A failure while writing an earlier block is reported with this one (stub: get_flash_error()).
+    if (session.inflateError) return this.reply(op, this.writeError(compressed));
+    // The stub acknowledges a block as soon as it takes it and writes it while the next one arrives
+    // (stub_flasher.c: "ACK FLASH_DATA commands before write"); the ROM writes first, then answers.
+    // Requests are handled in order, so whatever comes next (another block, END, MD5) waits for this write.
+    if (!rom) this.reply(op);
     if (compressed) {
-      if (session.inflateError) return this.reply(op, rom ? RomError.DEFLATE_ERROR : StubError.INFLATE_ERROR);
       const inflate = session.inflate!;
       // Feed the block and wait until its output is stored, so a later MD5 sees every byte.
       await new Promise<void>((resolve) => {
         inflate.write(Buffer.from(payload));
         inflate.flush(zc.Z_SYNC_FLUSH, () => resolve());
       });
-      if (session.inflateError) return this.reply(op, rom ? RomError.DEFLATE_ERROR : StubError.INFLATE_ERROR);
     } else {
       const room = session.size - session.written;
       // esptool pads the last block to the block size with 0xFF; only the announced size is kept (the
       // stub does so; the ROM writes the padding too, which leaves the erased flash as it was).
       this.store(session, payload.subarray(0, Math.min(payload.length, room)));
-      if (session.inflateError) return this.reply(op, rom ? RomError.FLASH_WRITE_ERROR : StubError.FAILED_SPI_OP);
     }
-    this.reply(op);
+    if (rom) this.reply(op, session.inflateError ? this.writeError(compressed) : 0);
+  }
+
+  /** The error code for a block that could not be inflated or written. */
+  private writeError(compressed: boolean): number {
+    if (this.mode === "rom") return compressed ? RomError.DEFLATE_ERROR : RomError.FLASH_WRITE_ERROR;
+    return compressed ? StubError.INFLATE_ERROR : StubError.FAILED_SPI_OP;
   }
 
   /** 0, or why the session cannot end cleanly. */
@@ -345,8 +354,9 @@ export class BootloaderLoader {
           inflate.resume();
         });
       }
-      if (session.inflateError) return rom ? RomError.DEFLATE_ERROR : StubError.INFLATE_ERROR;
     }
+    // The ROM already refused a failed uncompressed block; the stub, which answered before writing, tells now.
+    if (session.inflateError && (compressed || !rom)) return this.writeError(compressed);
     if (!rom && session.written < session.size) return StubError.NOT_ENOUGH_DATA;
     return 0;
   }
