@@ -1,10 +1,11 @@
 // `iotfw simulate --bridge tcp://host:port`: every simulated device talks to a bridge exactly as a device
 // on Wi-Fi does (docs/protocol.md, TCP framing): its own connection, the "IOTF" preamble, then each
 // frame with a u16 big-endian length; control frames come back down the same connection. A device whose
-// connection drops keeps a small RAM queue (as the runtime does) and reconnects.
+// connection drops keeps a small RAM queue (as the runtime does) and reconnects. Frames are sent as the
+// session gives them (signed for a keyed device, see device-keys.ts).
 // May touch: the TCP connections it opens.
 import { connect, type Socket } from "node:net";
-import { TCP_PREAMBLE, TcpReader, tcpFrame } from "../protocol/index.js";
+import { decodeFrameAllowingHmac, TCP_PREAMBLE, TcpReader, tcpFrame } from "../protocol/index.js";
 
 /** Frames a disconnected device keeps (the runtime's RAM queue); older ones are dropped and counted. */
 export const DEVICE_QUEUE_FRAMES = 64;
@@ -16,7 +17,7 @@ class DeviceConnection {
   socket?: Socket;
   connected = false;
   readonly queue: Uint8Array[] = [];
-  private readonly downlink = new TcpReader();
+  private readonly downlink = new TcpReader({ decode: decodeFrameAllowingHmac }); // signed CONTROL frames too: the session checks them
   private closed = false;
 
   constructor(readonly device: number, private readonly host: string, private readonly port: number,

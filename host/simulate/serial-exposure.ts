@@ -1,18 +1,20 @@
 // `iotfw simulate --serial <path>`: one simulated device seen exactly as a board on USB would be: its
 // frames leave on a pseudo-terminal with the serial framing (COBS + 0x00, docs/protocol.md), and control
 // frames written to that pty reach the device. <path> becomes a symlink to the pty's free end, so
-// `iotfw monitor <path>` and `iotfw bridge --serial <path>` work against it unchanged.
+// `iotfw monitor <path>` and `iotfw bridge --serial <path>` work against it unchanged. Frames go out and
+// come in as the session gives and takes them (signed ones for a keyed device, see device-keys.ts).
 // May touch: the socat process of the pty pair, the symlink at <path>.
 import { existsSync, lstatSync, symlinkSync, unlinkSync } from "node:fs";
 import { resolve } from "node:path";
-import { SerialReader, serialFrame } from "../protocol/index.js";
+import { decodeFrameAllowingHmac, SerialReader, serialFrame } from "../protocol/index.js";
 import { openLink, type OpenLink } from "../link/open.js";
 import { createPtyPair, type PtyPair } from "../link/pty.js";
 
 export class SerialExposureError extends Error {}
 
 export class SerialExposure {
-  private readonly reader = new SerialReader();
+  // Signed frames pass through (flags 0x01): the device's keys, if any, decide (host/simulate/device-keys.ts).
+  private readonly reader = new SerialReader(undefined, { decode: decodeFrameAllowingHmac });
   private readonly downlink: Uint8Array[] = [];
 
   private constructor(readonly path: string, private readonly pty: PtyPair, private readonly link: OpenLink) {

@@ -145,7 +145,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     if (options.mqttUrl) {
       if (!/^mqtts?:\/\//.test(options.mqttUrl)) throw new SimulateError(`--mqtt ${options.mqttUrl}: expected mqtt://host[:port] or mqtts://...`);
       mqttSpool = mkdtempSync(join(tmpdir(), "iotfw-sim-spool-"));
-      mqttBridge = await Bridge.start({ listen: "tcp://127.0.0.1:0", upstreams: [options.mqttUrl], spoolDir: mqttSpool, http: "off", log: () => undefined });
+      // With --keys the in-process bridge checks and signs with the same keys, as `iotfw bridge --keys` would.
+      mqttBridge = await Bridge.start({ listen: "tcp://127.0.0.1:0", upstreams: [options.mqttUrl], spoolDir: mqttSpool, http: "off", keysFile: options.keysFile, log: () => undefined });
       bridge = await BridgeLinks.open(`tcp://127.0.0.1:${mqttBridge.tcpAddress!.port}`, fleet.deviceIds);
     }
     const run = await runFleet(fleet, {

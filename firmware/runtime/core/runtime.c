@@ -63,6 +63,14 @@ void iotfw_rt_init(iotfw_runtime_t *rt, const iotfw_engine_ops_t *engine, iotfw_
   iotfw_rt_current = rt;
 }
 
+int32_t iotfw_rt_set_key(iotfw_runtime_t *rt, const uint8_t *key, uint32_t len) {
+  if (len == 0) { rt->keyed = 0; memset(&rt->key, 0, sizeof rt->key); return IOTFW_OK; }
+  if (len < IOTFW_KEY_MIN || len > IOTFW_KEY_MAX) return IOTFW_ERR_INVALID;
+  iotfw_hmac_key_init(&rt->key, key, len);
+  rt->keyed = 1;
+  return IOTFW_OK;
+}
+
 void iotfw_rt_set_module(iotfw_runtime_t *rt, const uint8_t *module, uint32_t len, const uint8_t sha256[32]) {
   rt->module = module;
   rt->module_len = len;
@@ -137,8 +145,15 @@ uint32_t iotfw_rt_poll(iotfw_runtime_t *rt) {
 }
 
 int32_t iotfw_rt_control(iotfw_runtime_t *rt, const uint8_t *frame, uint32_t len) {
-  if (len == 0 || len > IOTFW_CONTROL_MAX) { rt->controls_refused++; return IOTFW_ERR_INVALID; }
+  uint32_t max = rt->keyed ? IOTFW_CONTROL_MAX + IOTFW_HMAC_SIZE : IOTFW_CONTROL_MAX;
+  if (len == 0 || len > max) { rt->controls_refused++; return IOTFW_ERR_INVALID; }
   if (!rt->running) { rt->controls_refused++; return IOTFW_ERR_NOT_READY; }
+  if (rt->keyed) { /* only a frame signed with this device's key reaches the module, and without its trailer */
+    int32_t opened = iotfw_frame_open(&rt->key, frame, len, rt->opened_control);
+    if (opened < 0) { rt->controls_unauthenticated++; return IOTFW_CONTROL_UNAUTHENTICATED; }
+    frame = rt->opened_control;
+    len = (uint32_t)opened;
+  }
   uint32_t now = iotfw_hal_time_ms();
   int32_t status = 0;
   begin_call(rt, now);
@@ -165,10 +180,18 @@ int iotfw_rt_watchdog_expired(const iotfw_runtime_t *rt, uint32_t now_ms) {
 /* ---- HAL imports common to every port ---- */
 
 int32_t iotfw_hal_frame_out(uint8_t *data, uint32_t len) {
-  if (iotfw_rt_current == NULL) return IOTFW_ERR_NOT_READY;
-  if (iotfw_rt_current->queue_push != NULL) return iotfw_rt_current->queue_push(data, len);
-  if (iotfw_rt_current->queue == NULL) return IOTFW_ERR_NOT_READY;
-  return iotfw_fq_push(iotfw_rt_current->queue, data, len);
+  iotfw_runtime_t *rt = iotfw_rt_current;
+  if (rt == NULL) return IOTFW_ERR_NOT_READY;
+  const uint8_t *frame = data;
+  if (rt->keyed) { /* a keyed device's frames leave signed, whatever link they take */
+    int32_t signed_len = iotfw_frame_sign(&rt->key, data, len, rt->signed_frame);
+    if (signed_len < 0) { rt->frames_unsignable++; return IOTFW_ERR_INVALID; }
+    frame = rt->signed_frame;
+    len = (uint32_t)signed_len;
+  }
+  if (rt->queue_push != NULL) return rt->queue_push(frame, len);
+  if (rt->queue == NULL) return IOTFW_ERR_NOT_READY;
+  return iotfw_fq_push(rt->queue, frame, len);
 }
 
 int32_t iotfw_hal_app_hash(uint8_t *out) {

@@ -2,7 +2,8 @@
  * host tests), run init then tick after tick at the delays tick returns, pass downlink control frames
  * to the module, and restart it on a trap or an overrun (reset_info reason and count, kept in a record
  * that survives a chip reset where the port has such memory). It also implements the HAL imports that
- * are the same on every port: frame_out (the frame queue), app_hash, reset_info, panic.
+ * are the same on every port: frame_out (the frame queue), app_hash, reset_info, panic. With a device
+ * key it signs every frame the module sends and opens every downlink frame (frame_auth.h).
  * One runtime per device (the HAL functions reach it through iotfw_rt_current). Not thread-safe: the
  * port calls it from one task; only iotfw_rt_watchdog_expired may be read from another. */
 #ifndef IOTFW_RUNTIME_H
@@ -10,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "../hal_link.generated.h"
+#include "frame_auth.h"
 #include "frame_queue.h"
 
 /* What the runtime needs from an interpreter. Every call returns NULL or a trap message. */
@@ -47,6 +50,9 @@ uint32_t iotfw_reset_record_info(const iotfw_reset_record_t *rec);
 #define IOTFW_BOOT_LOOP_BACKOFF_MS 1000u
 /* iotfw_rt_control's answer when the module trapped while handling the frame (it was restarted). */
 #define IOTFW_CONTROL_TRAPPED (-100)
+/* iotfw_rt_control's answer on a keyed device when the frame is unsigned, corrupt or signed with another
+ * key: dropped before the module sees it, counted in controls_unauthenticated. */
+#define IOTFW_CONTROL_UNAUTHENTICATED (-101)
 
 typedef struct {
   const iotfw_engine_ops_t *engine;
@@ -67,6 +73,14 @@ typedef struct {
   volatile uint32_t call_started_ms;
   uint32_t ticks, traps, overruns, controls, controls_refused, boots;
   char last_error[96];
+  /* Per-device key (iotfw_rt_set_key; docs/protocol.md "HMAC trailer"). The runtime signs what the
+   * module sends and opens what reaches it; the module never holds the key. */
+  int keyed;
+  iotfw_hmac_key_t key;
+  uint8_t signed_frame[IOTFW_FRAME_MAX];                 /* frame_out's frame, signed */
+  uint8_t opened_control[IOTFW_CONTROL_MAX];             /* a downlink frame, checked and stripped */
+  uint32_t frames_unsignable;        /* frame_out refused: not a plain frame, or too long to sign */
+  uint32_t controls_unauthenticated; /* downlink frames dropped: unsigned, corrupt or wrong key */
 } iotfw_runtime_t;
 
 extern iotfw_runtime_t *iotfw_rt_current;
@@ -76,11 +90,16 @@ void iotfw_rt_init(iotfw_runtime_t *rt, const iotfw_engine_ops_t *engine, iotfw_
                    iotfw_frame_queue_t *queue, uint32_t budget_ms);
 /* The module to run (checked by iotfw_image_check; the bytes must stay valid while it runs). */
 void iotfw_rt_set_module(iotfw_runtime_t *rt, const uint8_t *module, uint32_t len, const uint8_t sha256[32]);
+/* Give the device its key (16 to 64 bytes, e.g. from NVS or a file; docs/runtime.md "Device keys"), or
+ * none (len 0: frames go out unsigned, downlink frames pass as they are). IOTFW_OK or IOTFW_ERR_INVALID. */
+int32_t iotfw_rt_set_key(iotfw_runtime_t *rt, const uint8_t *key, uint32_t len);
 /* Run what is due now (boot: load + init; or one tick). Returns the milliseconds until something is due
  * again: the port sleeps that long, or until a downlink frame arrives. */
 uint32_t iotfw_rt_poll(iotfw_runtime_t *rt);
 /* A downlink frame from the link: the module's status, IOTFW_ERR_NOT_READY (no module running),
- * IOTFW_ERR_INVALID (empty or longer than CONTROL_MAX: refused, counted) or IOTFW_CONTROL_TRAPPED. */
+ * IOTFW_ERR_INVALID (empty or longer than CONTROL_MAX: refused, counted), IOTFW_CONTROL_UNAUTHENTICATED
+ * (keyed device: bad or missing HMAC) or IOTFW_CONTROL_TRAPPED. A keyed device's frame may be
+ * CONTROL_MAX + 8 bytes; the module gets it without the trailer. */
 int32_t iotfw_rt_control(iotfw_runtime_t *rt, const uint8_t *frame, uint32_t len);
 /* Restart the module now for reason (IOTFW_RESET_REMOTE after a deploy). */
 void iotfw_rt_restart(iotfw_runtime_t *rt, uint32_t reason);

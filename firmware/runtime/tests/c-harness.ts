@@ -1,13 +1,15 @@
 // Test support for the C runtime's host checks (runtime-c.test.ts, tools/bench/runtime.ts): write the
 // fixtures the C tests read (real images from host/build/wasm-image.ts, framed protocol vectors, deploy
-// requests) and build the core with its tests using gcc. May touch: the folder it is given.
+// requests, frames signed by host/protocol/hmac.ts) and build the core with its tests using gcc.
+// May touch: the folder it is given.
 import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import wabtInit from "wabt";
 import { REPO_ROOT } from "../../../host/repo-root.js";
 import { encodeWasmImage, IMAGE_FIELDS } from "../../../host/build/wasm-image.js";
-import { serialFrame, tcpFrame } from "../../../host/protocol/index.js";
+import { serialFrame, signFrame, tcpFrame } from "../../../host/protocol/index.js";
 import { loadAbi } from "../../../tools/gen-hal.js";
 import { deployRequest } from "../../../host/deploy/protocol.js";
 
@@ -52,6 +54,8 @@ export async function writeFixtures(dir: string): Promise<void> {
     return `${v.name} ${v.hex} ${hex(serialFrame(frame))} ${hex(tcpFrame(frame))}\n`;
   }).join(""));
 
+  writeFileSync(join(dir, "hmac.txt"), hmacVectors(vectors));
+
   const badImageMagic = good.slice(); badImageMagic[0] = 0x58;
   const withGarbage = Buffer.concat([good, Buffer.alloc(16, 0x33)]);
   const tooLarge = deployRequest(good); new DataView(tooLarge.buffer).setUint32(4, 200_000, false);
@@ -67,6 +71,32 @@ export async function writeFixtures(dir: string): Promise<void> {
   ];
   for (const [name, bytes] of deploys) put(name, bytes);
   writeFileSync(join(dir, "deploy.txt"), deploys.map(([n, , st, d]) => `${n} ${st} ${d}\n`).join(""));
+}
+
+/** Device keys of the HMAC fixtures: the shortest and longest a keys file allows, and hmac.test.ts's. */
+export const FIXTURE_KEYS = [
+  Buffer.from(Array.from({ length: 16 }, (_, i) => i)),
+  Buffer.alloc(32, 0x5a),
+  Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 7 + 1) & 0xff)),
+];
+
+/** hmac.txt for tests/test_frame_auth.c: "mac <key> <data|-> <HMAC-SHA256>" (node:crypto, around the SHA-256
+ *  block edges and a key longer than a block), then "frame <name> <key> <plain> <signed>" for every protocol
+ *  vector under every fixture key, signed by host/protocol/hmac.ts's signFrame. All hex. */
+function hmacVectors(vectors: Array<{ name: string; hex: string }>): string {
+  const bytes = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff));
+  const macKeys = [...FIXTURE_KEYS, bytes(65, 3), bytes(131, 9)];
+  let text = "";
+  for (const key of macKeys) {
+    for (const n of [0, 1, 55, 56, 63, 64, 65, 119, 120, 512]) {
+      const data = bytes(n, n);
+      text += `mac ${hex(key)} ${n ? hex(data) : "-"} ${createHmac("sha256", key).update(data).digest("hex")}\n`;
+    }
+  }
+  for (const v of vectors) {
+    for (const key of FIXTURE_KEYS) text += `frame ${v.name} ${hex(key)} ${v.hex} ${hex(signFrame(Buffer.from(v.hex, "hex"), key))}\n`;
+  }
+  return text;
 }
 
 /** Compile the core and its tests; returns the test program's path. */

@@ -40,5 +40,14 @@ void test_link_framing(void);
 void test_hal_dispatch(void);
 void test_runtime(void);
 void test_deploy(void);
+void test_frame_auth(void);
+
+/* A protocol vector signed by host/protocol/hmac.ts (fixtures/hmac.txt). */
+struct signed_vector {
+  unsigned char key[64], plain[512], signed_frame[520];
+  long key_len, plain_len, signed_len;
+};
+/* Find vector name under the fixture key of key_len bytes (16, 32 or 64); 1 when found. */
+int signed_vector(const char *name, unsigned key_len, struct signed_vector *out);
 
 #endif /* IOTFW_CHECK_H */

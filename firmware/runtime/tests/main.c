@@ -43,6 +43,7 @@ int main(int argc, char **argv) {
   test_hal_dispatch();
   test_runtime();
   test_deploy();
+  test_frame_auth();
   printf("%d passed, %d failed\n", check_passed, check_failed);
   return check_failed == 0 ? 0 : 1;
 }

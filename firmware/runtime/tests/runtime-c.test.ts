@@ -29,7 +29,7 @@ describe("C runtime core on the host (gcc)", () => {
     execFileSync("gcc", [...GCC_FLAGS, "-D_GNU_SOURCE", "-I", RUNTIME, "-c", join(RUNTIME, "ports", "linux", "hal_linux.c"), "-o", join(dir, "hal_linux.o")], { stdio: "pipe" });
   });
 
-  it("the C unit tests pass: image check, frame queue, framing, HAL dispatch, scheduling, deploy", () => {
+  it("the C unit tests pass: image check, frame queue, framing, HAL dispatch, scheduling, deploy, HMAC keys", () => {
     const exe = compileCoreTests(dir);
     let out: string;
     try {

@@ -2,7 +2,8 @@
  * clock: init then ticks at the delays tick returns, the sleep the port is told, a trap or an overrun
  * restarts the module with reset_info's reason and count, a boot loop backs off, control frames reach
  * the module's control_buffer with bounds checks and pull the next tick forward, frame_out queues
- * frames, the reset record survives a chip reset. */
+ * frames, the reset record survives a chip reset. A keyed device signs what the module sends and passes
+ * on only downlink frames signed with its key, stripped (bytes from host/protocol/hmac.ts). */
 #include <string.h>
 
 #include "../core/hal_dispatch.h"
@@ -55,6 +56,58 @@ static void f_unload(void *ctx) { (void)ctx; }
 
 static const iotfw_engine_ops_t engine = { NULL, f_load, f_init, f_tick, f_control, f_unload };
 static const uint8_t module_bytes[8] = { 0, 'a', 's', 'm', 1, 0, 0, 0 };
+
+static void test_keyed_device(iotfw_reset_record_t *record) {
+  static struct signed_vector event, ping, ping_other_key;
+  CHECK(signed_vector("event-alert-high", 32, &event));
+  CHECK(signed_vector("control-ping", 32, &ping));
+  CHECK(signed_vector("control-ping", 16, &ping_other_key));
+  uint8_t qbuf[1024], out[IOTFW_FRAME_MAX];
+  iotfw_frame_queue_t q;
+  iotfw_fq_init(&q, qbuf, sizeof qbuf);
+  static iotfw_runtime_t rt;
+  iotfw_rt_init(&rt, &engine, record, &q, 100);
+  static const uint8_t no_hash[32];
+  iotfw_rt_set_module(&rt, module_bytes, sizeof module_bytes, no_hash);
+  CHECK_EQ(iotfw_rt_set_key(&rt, ping.key, 15), IOTFW_ERR_INVALID);
+  CHECK_EQ(iotfw_rt_set_key(&rt, ping.key, 65), IOTFW_ERR_INVALID);
+  CHECK(!rt.keyed);
+  CHECK_EQ(iotfw_rt_set_key(&rt, ping.key, (uint32_t)ping.key_len), IOTFW_OK);
+
+  /* Boot: the scripted module's "hello" is not a valid frame (no CRC), so it cannot be signed. */
+  iotfw_rt_poll(&rt);
+  CHECK(rt.running);
+  CHECK_EQ(q.count, 0);
+  CHECK_EQ(rt.frames_unsignable, 1);
+  /* frame_out: on the queue exactly as hmac.ts signs it; the module's buffer is left as it was. */
+  CHECK_EQ(iotfw_hal_frame_out(event.plain, (uint32_t)event.plain_len), IOTFW_OK);
+  CHECK_EQ(iotfw_fq_peek(&q, out, sizeof out), event.signed_len);
+  CHECK(memcmp(out, event.signed_frame, (size_t)event.signed_len) == 0);
+  CHECK_EQ(event.plain[2], 0);
+
+  /* Downlink: a signed CONTROL reaches the module plain; unsigned or another key's never does. */
+  int controls = m.controls;
+  m.control_status = 7;
+  CHECK_EQ(iotfw_rt_control(&rt, ping.signed_frame, (uint32_t)ping.signed_len), 7);
+  CHECK_EQ(m.last_control_len, ping.plain_len);
+  CHECK(memcmp(m.mem + m.control_buffer, ping.plain, (size_t)ping.plain_len) == 0);
+  CHECK_EQ(iotfw_rt_control(&rt, ping.plain, (uint32_t)ping.plain_len), IOTFW_CONTROL_UNAUTHENTICATED);
+  CHECK_EQ(iotfw_rt_control(&rt, ping_other_key.signed_frame, (uint32_t)ping_other_key.signed_len), IOTFW_CONTROL_UNAUTHENTICATED);
+  ping.signed_frame[16] ^= 1; /* line noise: caught by the CRC, dropped just the same */
+  CHECK_EQ(iotfw_rt_control(&rt, ping.signed_frame, (uint32_t)ping.signed_len), IOTFW_CONTROL_UNAUTHENTICATED);
+  ping.signed_frame[16] ^= 1;
+  CHECK_EQ(rt.controls_unauthenticated, 3);
+  CHECK_EQ(m.controls, controls + 1);
+  /* A keyed device takes CONTROL_MAX + 8 bytes (the module still gets at most CONTROL_MAX). */
+  static uint8_t big[IOTFW_CONTROL_MAX + IOTFW_HMAC_SIZE + 1];
+  CHECK_EQ(iotfw_rt_control(&rt, big, sizeof big - 1), IOTFW_CONTROL_UNAUTHENTICATED);
+  CHECK_EQ(iotfw_rt_control(&rt, big, sizeof big), IOTFW_ERR_INVALID);
+
+  /* Without a key again: frames pass as they are. */
+  CHECK_EQ(iotfw_rt_set_key(&rt, NULL, 0), IOTFW_OK);
+  CHECK_EQ(iotfw_rt_control(&rt, ping.plain, (uint32_t)ping.plain_len), 7);
+  m.control_status = 0;
+}
 
 void test_runtime(void) {
   memset(&m, 0, sizeof m);
@@ -208,4 +261,6 @@ void test_runtime(void) {
   CHECK_EQ(iotfw_rt_poll(&empty), IOTFW_BOOT_LOOP_BACKOFF_MS);
   CHECK_EQ(m.loads, loads);
   CHECK_EQ(iotfw_hal_app_hash(hash), IOTFW_ERR_UNSUPPORTED);
+
+  test_keyed_device(&record);
 }

@@ -13,6 +13,7 @@ import { BridgeError } from "../../bridge/bridge.js";
 import { CliError } from "../errors.js";
 import { SerialExposureError } from "../../simulate/serial-exposure.js";
 import { BridgeLinkError } from "../../simulate/bridge-links.js";
+import { KeysError } from "../../bridge/keys.js";
 import { PtyError } from "../../link/pty.js";
 import { LinkError } from "../../link/open.js";
 
@@ -30,6 +31,7 @@ interface SimulateFlags {
   serial?: string;
   bridge?: string;
   mqtt?: string;
+  keys?: string;
 }
 
 const positiveInt = (name: string, text: string): number => {
@@ -65,6 +67,7 @@ export function register(program: Command): void {
     .option("--bridge <url>", "send every device's frames to a bridge as devices on Wi-Fi (tcp://host:port)")
     .option("--mqtt <url>", "publish to an MQTT broker as `iotfw bridge --upstream <url>` would (topics: docs/mqtt.md)")
     .option("--serial <path>", "expose device 1 on a pseudo-terminal linked at <path>, as a board on USB (needs socat)")
+    .option("--keys <file>", "per-device HMAC keys (the bridge's --keys file): keyed devices sign frames on their links and drop unsigned control")
     .action(async (flags: SimulateFlags) => {
       const devices = positiveInt("--sensors", flags.sensors);
       const seed = Number(flags.seed);
@@ -90,7 +93,7 @@ export function register(program: Command): void {
           devices, board: flags.board, appDir: flags.app, durationMs, speed, seed,
           scenario: flags.scenario ? loadScenarioFile(flags.scenario) : undefined,
           out: flags.out, workers: flags.workers ? positiveInt("--workers", flags.workers) : undefined,
-          dashboardPort, serialPath: flags.serial, bridgeUrl: flags.bridge, mqttUrl: flags.mqtt, signal: abort.signal,
+          dashboardPort, serialPath: flags.serial, bridgeUrl: flags.bridge, mqttUrl: flags.mqtt, keysFile: flags.keys, signal: abort.signal,
           onProgress: (p) => live?.update(p),
           onDashboard: (url) => process.stderr.write(`dashboard: ${url}\n`),
         });
@@ -99,7 +102,8 @@ export function register(program: Command): void {
       } catch (e) {
         live?.clear();
         if (e instanceof BuildError || e instanceof FleetError || e instanceof WiringError || e instanceof ScenarioError ||
-            e instanceof SerialExposureError || e instanceof PtyError || e instanceof LinkError || e instanceof BridgeLinkError || e instanceof SimulateError || e instanceof BridgeError) {
+            e instanceof SerialExposureError || e instanceof PtyError || e instanceof LinkError || e instanceof BridgeLinkError || e instanceof SimulateError || e instanceof BridgeError ||
+            e instanceof KeysError) {
           throw new CliError(e.message);
         }
         throw e;
@@ -150,6 +154,15 @@ function summary(r: SimulateResult): string {
     `  samples ${c.samples} summarised; as one JSON object per reading they would be ${c.jsonBytes} bytes: ` +
       `${r.telemetry.edgeReduction.toFixed(1)}x fewer bytes at the edge`,
     `  alerts  ${c.alerts}, faults ${c.faults}, watchdog resets ${r.watchdogResets}` + (c.undecodable ? `, undecodable frames ${c.undecodable}` : ""),
+    ...(r.keys ? [keysLine(r.keys)] : []),
     "",
   ].join("\n");
+}
+
+function keysLine(k: NonNullable<SimulateResult["keys"]>): string {
+  const d = k.downlinkDropped;
+  const dropped = d.unsigned + d.bad_frame + d.bad_hmac;
+  return `  keys    ${k.keyedDevices} of the devices keyed, ${k.signed} frames signed on links` +
+    (k.unsignable ? `, ${k.unsignable} too long to sign (not sent)` : "") +
+    `, ${dropped} downlink frames dropped` + (dropped ? ` (unsigned ${d.unsigned}, bad HMAC ${d.bad_hmac}, corrupt ${d.bad_frame})` : "");
 }
