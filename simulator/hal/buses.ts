@@ -11,8 +11,9 @@ export interface I2cTarget {
   readonly address: number;
   /** False when unplugged: the address is not acknowledged (ERR_NACK). */
   present(nowUs: number): boolean;
-  /** Bytes written after the address (a view of the module's memory, valid during the call only). OK,
-   *  or ERR_NACK for a byte the part does not acknowledge. */
+  /** Bytes written after the address (a view of the module's memory, valid during the call only: the
+   *  HAL reuses view objects, so copy what must be kept). OK, or ERR_NACK for a byte the part does not
+   *  acknowledge. */
   write(data: Uint8Array, nowUs: number): HalStatus;
   /** Fill out with the part's reply (auto-incrementing registers, CRC bytes...). OK or a status. */
   read(out: Uint8Array, nowUs: number): HalStatus;

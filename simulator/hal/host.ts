@@ -34,6 +34,11 @@ export interface HalHostOptions {
 export class ModulePanic extends Error {}
 
 const utf8 = new TextDecoder();
+/** bytes() keys a view by ptr * (this + 1) + len: unique (len <= this), and exact in a double, for
+ *  memories up to 64 MiB; larger ones get a fresh view per call. */
+const MAX_KEYED_MEMORY = 2 ** 26;
+/** Views kept per device at most (env-station's drivers use about ten). */
+const MAX_VIEWS = 64;
 const NACK = Object.freeze({ status: Status.ERR_NACK as number });
 const INVALID = Object.freeze({ status: Status.ERR_INVALID as number });
 
@@ -49,6 +54,7 @@ export class HalHost implements HalImports {
   bind(memory: WebAssembly.Memory): void {
     this.memory = memory;
     this.mem = new Uint8Array(memory.buffer);
+    this.views.clear(); // views of the last instance's memory
   }
 
   /** The import object for WebAssembly.instantiate: { iotfw: { name: fn } }. */
@@ -59,9 +65,29 @@ export class HalHost implements HalImports {
   }
 
   private view(): Uint8Array {
-    // memory.grow replaces the buffer; a one-page module never grows, but stay correct if it does.
-    if (this.memory && this.mem.buffer !== this.memory.buffer) this.mem = new Uint8Array(this.memory.buffer);
+    // memory.grow replaces the buffer and detaches the old one, whose views then read as empty: a
+    // one-page module never grows, but stay correct if it does (without asking memory.buffer per call).
+    if (this.mem.length === 0 && this.memory) { this.mem = new Uint8Array(this.memory.buffer); this.views.clear(); }
     return this.mem;
+  }
+
+  /** Views of [ptr, ptr + len) handed to bus models, reused: drivers transact through the same few
+   *  static buffers, and a model may use a view during the call only (I2cTarget), so one view per
+   *  (ptr, len) serves every transaction instead of a new object per call. */
+  private readonly views = new Map<number, Uint8Array>();
+
+  /** The module's bytes [ptr, ptr + len), bounds already checked. */
+  private bytes(ptr: number, len: number): Uint8Array {
+    const mem = this.view();
+    if (mem.length > MAX_KEYED_MEMORY) return mem.subarray(ptr, ptr + len);
+    const key = ptr * (MAX_KEYED_MEMORY + 1) + len;
+    let bytes = this.views.get(key);
+    if (bytes === undefined) {
+      if (this.views.size >= MAX_VIEWS) this.views.clear(); // a module that uses many buffers: start over
+      bytes = mem.subarray(ptr, ptr + len);
+      this.views.set(key, bytes);
+    }
+    return bytes;
   }
 
   private inBounds(ptr: number, len: number): boolean {
@@ -153,7 +179,7 @@ export class HalHost implements HalImports {
     if (!this.inBounds(data, len)) return Status.ERR_INVALID;
     const { status, target } = this.i2cTarget(bus, addr);
     if (!target) return status;
-    return target.write(this.view().subarray(data, data + len), this.options.clock.us);
+    return target.write(this.bytes(data, len), this.options.clock.us);
   }
   i2c_read(bus: number, addr: number, out: number, len: number): number {
     if (!this.inBounds(out, len)) return Status.ERR_INVALID;
@@ -161,7 +187,7 @@ export class HalHost implements HalImports {
     if (!target) return status;
     const stretch = target.stretchUs?.(this.options.clock.us) ?? 0;
     this.options.clock.advanceUs(stretch);
-    return target.read(this.view().subarray(out, out + len), this.options.clock.us);
+    return target.read(this.bytes(out, len), this.options.clock.us);
   }
   i2c_write_read(bus: number, addr: number, data: number, len: number, out: number, out_len: number): number {
     const w = this.i2c_write(bus, addr, data, len);

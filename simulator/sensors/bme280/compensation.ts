@@ -48,26 +48,94 @@ export function calibrationImage(c: Bme280Calibration): { tp: Uint8Array; h: Uin
 
 const S64 = (x: bigint): bigint => BigInt.asIntN(64, x);
 
+/** Integers below this are exact in a double: an operation on exact integers whose result stays below
+ *  it is exact; one whose true result reaches it gives a double that reaches it too (rounding is
+ *  monotonic), so checking the result detects every inexact step. */
+const EXACT = 2 ** 53;
+/** |adc_P term| bound that keeps (p << 31 - var2) * 3125 inside int64 (no wrap in the C code). */
+const MAX_SCALED = 2 ** 51;
+
+/** The tFine-only half of the pressure formula, in exact doubles: var2 and the divisor var1 (section
+ *  4.2.3's names), or ok = false when a step would leave the exact range (then BigInt does it all). */
+interface PressureStage { tFine: number; ok: boolean; var2: number; divisor: number }
+
+/** floor(big * small / 2^shift), exactly, for |big| < 2^53, |small| < 2^33, |big * small| < 2^73 and
+ *  shift >= 20: big is split at 2^20 so each partial product stays below 2^53, and
+ *  floor(N / 2^shift) = floor(floor(N / 2^20) / 2^(shift - 20)). */
+function mulShiftRight(big: number, small: number, shift: number): number {
+  const high = Math.floor(big / 0x100000), low = big - high * 0x100000;
+  return Math.floor((high * small + Math.floor((low * small) / 0x100000)) / 2 ** (shift - 20));
+}
+
+/** floor(value / divisor) and the remainder, for 0 <= value < 2^53 and 0 < divisor: the double quotient
+ *  may be one off after rounding; the exact remainder corrects it. */
+function divide(value: number, divisor: number): { q: number; r: number } {
+  let q = Math.floor(value / divisor), r = value - q * divisor;
+  if (r < 0) { q--; r += divisor; } else if (r >= divisor) { q++; r -= divisor; }
+  return { q, r };
+}
+
 /** Compensation with one calibration; t_fine is an explicit result, not hidden state. */
 export class Bme280Compensation {
-  private readonly p: bigint[];
-  constructor(readonly c: Bme280Calibration) {
-    this.p = [c.P1, c.P2, c.P3, c.P4, c.P5, c.P6, c.P7, c.P8, c.P9].map((v) => BigInt(v));
-  }
+  /** The last tFine's half of the pressure formula: an inversion evaluates many adc_P at one tFine. */
+  private stage: PressureStage = { tFine: NaN, ok: false, var2: 0, divisor: 0 };
+
+  constructor(readonly c: Bme280Calibration) {}
 
   /** BME280_compensate_T_int32: temperature in 0.01 degC and t_fine. */
   temperature(adcT: number): { t: number; tFine: number } {
+    const tFine = this.tFine(adcT);
+    return { t: (Math.imul(tFine, 5) + 128) >> 8, tFine };
+  }
+
+  /** t_fine alone (BME280_compensate_T_int32's shared state). */
+  tFine(adcT: number): number {
     const { T1, T2, T3 } = this.c;
     const var1 = Math.imul((adcT >> 3) - (T1 << 1), T2) >> 11;
     const d = (adcT >> 4) - T1;
     const var2 = Math.imul(Math.imul(d, d) >> 12, T3) >> 14;
-    const tFine = (var1 + var2) | 0;
-    return { t: (Math.imul(tFine, 5) + 128) >> 8, tFine };
+    return (var1 + var2) | 0;
   }
 
-  /** BME280_compensate_P_int64: pressure in Pa * 256 (Q24.8), 0 on the division-by-zero guard. */
+  /**
+   * BME280_compensate_P_int64: pressure in Pa * 256 (Q24.8), 0 on the division-by-zero guard. Integer
+   * arithmetic in doubles, exact step by step (every result checked below 2^53, products that could
+   * reach it split, the int64 division done as long division), which covers every temperature from
+   * about -77 to 127 degC and every adc_P of a real reading; anything else goes to pressureInt64(), so
+   * the result is the C code's for every input (compensation.test.ts compares the two).
+   */
   pressure(adcP: number, tFine: number): number {
-    const [P1, P2, P3, P4, P5, P6, P7, P8, P9] = this.p;
+    const stage = this.stage.tFine === tFine ? this.stage : (this.stage = this.pressureStage(tFine));
+    if (!stage.ok) return this.pressureInt64(adcP, tFine);
+    const { var2, divisor } = stage;
+    if (divisor === 0) return 0;
+    // p = (((1048576 - adc_P) << 31) - var2) * 3125 / var1, truncated toward zero (C99 division).
+    const scaled = (1048576 - adcP) * 0x80000000 - var2;
+    if (!(Math.abs(scaled) < MAX_SCALED)) return this.pressureInt64(adcP, tFine);
+    // |scaled| * 3125 = high * 2^26 + low, divided as (high * 2^13 + low1) * 2^13 + low0.
+    const magnitude = Math.abs(scaled);
+    const mHigh = Math.floor(magnitude / 0x4000000), mLow = magnitude - mHigh * 0x4000000;
+    const high = mHigh * 3125, low = mLow * 3125;
+    const low1 = Math.floor(low / 0x2000), low0 = low - low1 * 0x2000;
+    const d1 = divide(high, divisor);
+    const d2 = divide(d1.r * 0x2000 + low1, divisor);
+    const d3 = divide(d2.r * 0x2000 + low0, divisor);
+    let p = (d1.q * 0x2000 + d2.q) * 0x2000 + d3.q;
+    if (!(p < 2 ** 36)) return this.pressureInt64(adcP, tFine); // keeps P9 * p^2 inside int64
+    if (scaled < 0) p = -p;
+    const { P7, P8, P9 } = this.c;
+    const shifted = Math.floor(p / 0x2000);                           // p >> 13
+    const var1p = mulShiftRight(P9 * shifted, shifted, 25);           // (P9 * (p >> 13) * (p >> 13)) >> 25
+    const var2p = Math.floor((P8 * p) / 0x80000);                     // (P8 * p) >> 19, |P8 * p| < 2^51
+    p = Math.floor((p + var1p + var2p) / 256) + P7 * 16;
+    return p >>> 0;                                                   // the C code's (uint32_t) p
+  }
+
+  /** BME280_compensate_P_int64 in BigInt with the C code's int64 wrapping: the reference, and what
+   *  pressure() falls back to outside the range its exact doubles cover. */
+  pressureInt64(adcP: number, tFine: number): number {
+    const c = this.c;
+    const [P1, P2, P3, P4, P5, P6, P7, P8, P9] = [c.P1, c.P2, c.P3, c.P4, c.P5, c.P6, c.P7, c.P8, c.P9].map((v) => BigInt(v));
     let var1 = S64(BigInt(tFine) - 128000n);
     let var2 = S64(var1 * var1 * P6);
     var2 = S64(var2 + S64(S64(var1 * P5) << 17n));
@@ -81,6 +149,28 @@ export class Bme280Compensation {
     var2 = S64(P8 * p) >> 19n;
     p = S64(S64(S64(p + var1 + var2) >> 8n) + S64(P7 << 4n));
     return Number(BigInt.asUintN(32, p));
+  }
+
+  /** var2 and var1 of the pressure formula for one tFine, in exact doubles (see pressure()). */
+  private pressureStage(tFine: number): PressureStage {
+    const { P1, P2, P3, P4, P5, P6 } = this.c;
+    const fail: PressureStage = { tFine, ok: false, var2: 0, divisor: 0 };
+    const v = tFine - 128000;
+    if (!(Math.abs(v) < 2 ** 19)) return fail; // v^2 * P6 and v^2 * P3 stay below 2^53
+    const vv = v * v;
+    // var2 = v^2 * P6 + (v * P5 << 17) + (P4 << 35): each term below 2^53, each partial sum checked.
+    let var2 = vv * P6 + v * P5 * 0x20000;
+    if (!(Math.abs(var2) < EXACT)) return fail;
+    var2 += P4 * 2 ** 35;
+    if (!(Math.abs(var2) < EXACT)) return fail;
+    // var1 = (v^2 * P3 >> 8) + (v * P2 << 12): below 2^45 + 2^46, exact.
+    const var1 = Math.floor((vv * P3) / 256) + v * P2 * 0x1000;
+    const scaled = 2 ** 47 + var1;
+    if (!(Math.abs(scaled) * P1 < 2 ** 63)) return fail;             // the C product does not wrap
+    const divisor = mulShiftRight(scaled, P1, 33);                   // ((2^47 + var1) * P1) >> 33
+    // Long division needs divisor * 2^13 + 2^26 below 2^53; a negative divisor would flip the rounding.
+    if (divisor < 0 || divisor >= 2 ** 39) return fail;
+    return { tFine, ok: true, var2, divisor };
   }
 
   /** bme280_compensate_H_int32: relative humidity in %RH * 1024 (Q22.10). */

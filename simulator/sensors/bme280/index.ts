@@ -183,7 +183,10 @@ export class Bme280Model implements I2cTarget {
     if (this.stuck) return;
     const { t, p, h } = raw;
     this.lastRaw = raw;
-    this.regs.set([p >> 12, (p >> 4) & 0xff, (p & 0x0f) << 4, t >> 12, (t >> 4) & 0xff, (t & 0x0f) << 4, h >> 8, h & 0xff], 0xf7);
+    const r = this.regs; // press 0xF7..0xF9, temp 0xFA..0xFC, hum 0xFD..0xFE
+    r[0xf7] = p >> 12; r[0xf8] = (p >> 4) & 0xff; r[0xf9] = (p & 0x0f) << 4;
+    r[0xfa] = t >> 12; r[0xfb] = (t >> 4) & 0xff; r[0xfc] = (t & 0x0f) << 4;
+    r[0xfd] = h >> 8; r[0xfe] = h & 0xff;
   }
 
   /** The raw values of a conversion with the current settings, from the signals at nowUs. */

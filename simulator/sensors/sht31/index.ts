@@ -24,10 +24,13 @@ const STATUS_COMMAND_FAILED = 0x0002; // bit 1: last command not processed (Tabl
 /** CRC-8 of the datasheet (section 4.12, Table 19): poly 0x31, init 0xFF; crc8([0xBE, 0xEF]) = 0x92. */
 export function sht31Crc8(bytes: ArrayLike<number>): number {
   let crc = 0xff;
-  for (let i = 0; i < bytes.length; i++) {
-    crc ^= bytes[i];
-    for (let b = 0; b < 8; b++) crc = crc & 0x80 ? ((crc << 1) ^ 0x31) & 0xff : (crc << 1) & 0xff;
-  }
+  for (let i = 0; i < bytes.length; i++) crc = crc8Byte(crc, bytes[i]);
+  return crc;
+}
+
+function crc8Byte(crc: number, byte: number): number {
+  crc ^= byte;
+  for (let b = 0; b < 8; b++) crc = crc & 0x80 ? ((crc << 1) ^ 0x31) & 0xff : (crc << 1) & 0xff;
   return crc;
 }
 
@@ -65,6 +68,8 @@ export class Sht31Model implements I2cTarget {
   private readyAtUs = 0;
   private words = { st: 0, srh: 0 };
   private status = STATUS_RESET_DETECTED;
+  /** The reply being read (reused: one per model, not one per read). */
+  private readonly reply = new Uint8Array(6);
 
   constructor(private readonly options: Sht31ModelOptions) {
     this.address = options.address ?? 0x44;
@@ -115,27 +120,31 @@ export class Sht31Model implements I2cTarget {
   read(out: Uint8Array, nowUs: number): HalStatus {
     if (this.pending === "status") {
       this.pending = "none";
-      fill(out, withCrc([this.status >> 8, this.status & 0xff]));
+      putWord(this.reply, 0, this.status);
+      fill(out, this.reply, 3);
       return OK;
     }
     // No result, or a no-stretch measurement still running: the read header is NACKed (section 4.4).
     if (this.pending !== "measurement" || nowUs < this.readyAtUs) return ERR_NACK;
     this.pending = "none"; // a result is read once
-    const reply = withCrc([this.words.st >> 8, this.words.st & 0xff, this.words.srh >> 8, this.words.srh & 0xff]);
+    const reply = this.reply;
+    putWord(reply, 0, this.words.st);
+    putWord(reply, 3, this.words.srh);
     this.corruptReply?.forEach((mask, i) => { if (i < reply.length) reply[i] ^= mask; });
-    fill(out, reply);
+    fill(out, reply, 6);
     return OK;
   }
 }
 
-/** Words of two bytes, each followed by its CRC (section 4.4). */
-function withCrc(bytes: number[]): number[] {
-  const out: number[] = [];
-  for (let i = 0; i + 1 < bytes.length; i += 2) out.push(bytes[i], bytes[i + 1], sht31Crc8([bytes[i], bytes[i + 1]]));
-  return out;
+/** A word of two bytes followed by its CRC (section 4.4), at reply[at..at + 3). */
+function putWord(reply: Uint8Array, at: number, word: number): void {
+  const msb = (word >> 8) & 0xff, lsb = word & 0xff;
+  reply[at] = msb;
+  reply[at + 1] = lsb;
+  reply[at + 2] = crc8Byte(crc8Byte(0xff, msb), lsb);
 }
 
 /** The master reads as many bytes as it asks for; past the reply the bus reads 0xFF (SDA released). */
-function fill(out: Uint8Array, reply: number[]): void {
-  for (let i = 0; i < out.length; i++) out[i] = i < reply.length ? reply[i] : 0xff;
+function fill(out: Uint8Array, reply: Uint8Array, length: number): void {
+  for (let i = 0; i < out.length; i++) out[i] = i < length ? reply[i] : 0xff;
 }
