@@ -8,7 +8,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import {
-  decodeFrameAllowingHmac, frameToJson, isSignedFrame, verifyFrameHmac, type ControlFrame, type Frame, type JsonObject, type JsonValue,
+  decodeFrameAllowingHmac, isSignedFrame, verifyFrameHmac, type ControlFrame, type Frame, type JsonObject, type JsonValue,
 } from "../protocol/index.js";
 import { Api } from "./api.js";
 import { startEmbeddedBroker, EMBEDDED_BROKER_PORT, type EmbeddedBroker } from "./broker.js";
@@ -18,7 +18,7 @@ import { ControlError, Devices, type DeviceLink } from "./devices.js";
 import { SerialInput, TcpInput, type Ingest, type TcpConnection } from "./inputs.js";
 import { loadKeys } from "./keys.js";
 import { Metrics } from "./metrics.js";
-import { decodeRecord, deviceName, encodeRecord, parseDeviceName, wallMs, type SpoolRecord } from "./records.js";
+import { deviceName, encodeRecord, parseDeviceName, recordKey, wallMs, type SpoolRecord } from "./records.js";
 import { Spool } from "./spool.js";
 import { Forwarder, type Upstream } from "./upstream.js";
 import { MqttUpstream } from "./upstream-mqtt.js";
@@ -99,6 +99,10 @@ export class Bridge implements Ingest {
   private readonly serials: SerialInput[] = [];
   private tcp: TcpInput | null = null;
   private api: Api | null = null;
+  /** The group commit the records being added now go in, and their counts per input kind (frames_in). */
+  private accepting: { commit: Promise<void>; counts: Map<string, [frames: number, bytes: number]> } | null = null;
+  /** "tcp", "serial": the frames_in label of each link. */
+  private readonly linkKinds = new WeakMap<DeviceLink, string>();
   private lockFile = "";
   readonly spoolDir: string;
   readonly log: (line: string) => void;
@@ -148,8 +152,8 @@ export class Bridge implements Ingest {
     if (new Set(names).size !== names.length) throw new BridgeError(`the same upstream is given twice: ${names.join(", ")}`);
 
     this.spool = await Spool.open(this.spoolDir, { readers: names, maxBytes: o.spoolMaxBytes, commitIntervalMs: o.commitIntervalMs }, (e) => {
-      const r = decodeRecord(e.body);
-      if (r.frame) this.dedupe.accept(r.device, r.seq, Buffer.from(r.frame, "base64").readUInt32LE(Buffer.from(r.frame, "base64").length - 4), r.session);
+      const k = recordKey(e.body);
+      if (k) this.dedupe.accept(k.device, k.seq, k.crc, k.session);
     });
     if (this.spool.stats.tornRecords) this.log(`spool: cut off ${this.spool.stats.tornRecords} torn record tail(s) left by a crash`);
     if (this.spool.depth) this.log(`spool: ${this.spool.depth} record(s) not yet delivered; replaying`);
@@ -227,7 +231,7 @@ export class Bridge implements Ingest {
 
   // ---- Ingest: what the inputs call
 
-  async frame(link: DeviceLink, bytes: Uint8Array, frame: Frame): Promise<void> {
+  frame(link: DeviceLink, bytes: Uint8Array, frame: Frame): void {
     const m = this.metrics;
     if (frame.type === "control") return m.rejected.inc("control_from_device");
     if (this.keys) {
@@ -238,34 +242,52 @@ export class Bridge implements Ingest {
     }
     this.devices.seen(frame.device, link);
     if (frame.type === "ack") this.devices.ack(frame);
-    const crc = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).readUInt32LE(bytes.length - 4);
+    const n = bytes.length; // the frame's CRC-32 trailer, u32 LE
+    const crc = (bytes[n - 4] | (bytes[n - 3] << 8) | (bytes[n - 2] << 16) | (bytes[n - 1] << 24)) >>> 0;
     const verdict = this.dedupe.classify(frame.device, frame.seq, crc, this.spool.nextIndexValue);
     if (verdict.kind === "duplicate") return m.duplicates.inc();
-    const dev = deviceName(frame.device);
-    if (verdict.kind === "restart" || this.dedupe.session(frame.device) === undefined) m.sessions.inc(dev);
-    if (verdict.kind === "new" && verdict.gap > 0) m.seqGaps.inc(dev, verdict.gap);
+    if (verdict.kind === "restart" || this.dedupe.session(frame.device) === undefined) m.sessions.inc(deviceName(frame.device));
+    if (verdict.kind === "new" && verdict.gap > 0) m.seqGaps.inc(deviceName(frame.device), verdict.gap);
     this.dedupe.accept(frame.device, frame.seq, crc, verdict.session);
     if (frame.type === "hello") this.devices.hello(frame);
-    const record: SpoolRecord = {
+    // The frame's bytes go to disk; its JSON view is built when it is forwarded (records.ts), with the
+    // channel names of the hello in force now.
+    this.append({
       device: frame.device, session: verdict.session, seq: frame.seq, rx: wallMs(),
-      frame: Buffer.from(bytes).toString("base64"), message: frameToJson(frame, this.devices.channels(frame.device)),
-    };
-    await this.append(record, link, bytes.length);
+      frame: bytes, decoded: frame, channels: this.devices.channels(frame.device),
+    }, link, bytes.length);
   }
 
-  private async append(record: SpoolRecord, link: DeviceLink, bytes: number): Promise<void> {
+  /** Add a record to the spool's next group commit; it counts as accepted once that commit is on disk. */
+  private append(record: SpoolRecord, link: DeviceLink, bytes: number): void {
     try {
-      await this.spool.append(encodeRecord(record), record);
+      this.spool.add(encodeRecord(record), record);
     } catch {
       this.metrics.rejected.inc("spool_failed");
       return;
     }
-    const kind = link.id.split(":")[0];
-    this.metrics.framesIn.inc(kind);
-    this.metrics.bytesIn.inc(kind, bytes);
+    const commit = this.spool.durable();
+    if (this.accepting?.commit !== commit) {
+      const counts = new Map<string, [frames: number, bytes: number]>();
+      this.accepting = { commit, counts };
+      commit.then(() => {
+        for (const [kind, [n, b]] of counts) { this.metrics.framesIn.inc(kind, n); this.metrics.bytesIn.inc(kind, b); }
+      }, () => {
+        for (const [n] of counts.values()) this.metrics.rejected.inc("spool_failed", n);
+      });
+    }
+    let kind = this.linkKinds.get(link);
+    if (kind === undefined) this.linkKinds.set(link, (kind = link.id.split(":")[0]));
+    const c = this.accepting.counts.get(kind);
+    if (c) { c[0]++; c[1] += bytes; } else this.accepting.counts.set(kind, [1, bytes]);
   }
 
-  async json(conn: TcpConnection, kind: "json-control" | "json-data", value: unknown): Promise<void> {
+  /** Resolves when everything the inputs handed over so far is on disk or was refused (never rejects). */
+  settled(): Promise<void> {
+    return this.spool.durable().catch(() => undefined);
+  }
+
+  json(conn: TcpConnection, kind: "json-control" | "json-data", value: unknown): void {
     if (this.keys) return this.metrics.rejected.inc("json_unsigned"); // JSON nodes cannot sign: refused under --keys
     const first = Array.isArray(value) ? value.find((e) => e && typeof e === "object" && ("device" in e || "id" in e)) : value;
     const field = first && typeof first === "object" ? ((first as Record<string, unknown>).device ?? (kind === "json-control" ? (first as Record<string, unknown>).id : undefined)) : undefined;
@@ -289,7 +311,7 @@ export class Bridge implements Ingest {
       message = { type: "data", device, seq: 0, t, readings };
     }
     const seq = conn.jsonSeq++;
-    await this.append({ device, session: conn.jsonSession, seq, rx: wallMs(), message: { ...message, seq } }, conn, 0);
+    this.append({ device, session: conn.jsonSession, seq, rx: wallMs(), message: { ...message, seq } }, conn, 0);
   }
 
   garbage(linkId: string, bytes: number, reason: string): void {

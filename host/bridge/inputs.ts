@@ -13,10 +13,12 @@ import {
 } from "../protocol/index.js";
 import type { DeviceLink } from "./devices.js";
 
-/** What the bridge does with what inputs read. Promises resolve once the item is accepted or dropped. */
+/** What the bridge does with what inputs read. frame() and json() check and queue an item for the spool
+ *  at once; settled() resolves once everything handed over so far is on disk or was refused. */
 export interface Ingest {
-  frame(link: DeviceLink, bytes: Uint8Array, frame: Frame): Promise<void>;
-  json(conn: TcpConnection, kind: "json-control" | "json-data", value: unknown): Promise<void>;
+  frame(link: DeviceLink, bytes: Uint8Array, frame: Frame): void;
+  json(conn: TcpConnection, kind: "json-control" | "json-data", value: unknown): void;
+  settled(): Promise<void>;
   garbage(linkId: string, bytes: number, reason: string): void;
   linkClosed(link: DeviceLink): void;
   /** A CONTROL frame from the bridge above (a chained bridge), to route to one of our devices. */
@@ -68,7 +70,7 @@ export class SerialInput implements DeviceLink {
     const reader = new SerialReader((error, bytes) => this.ingest.garbage(this.id, bytes, error), { decode: decodeFrameAllowingHmac });
     const stream = this.link.stream;
     stream.on("data", (chunk: Buffer) => {
-      for (const f of reader.push(chunk)) void this.ingest.frame(this, f.bytes, f.frame);
+      for (const f of reader.push(chunk)) this.ingest.frame(this, f.bytes, f.frame);
     });
     const lost = () => {
       if (!this.open) return;
@@ -137,20 +139,20 @@ export class TcpConnection implements DeviceLink {
         this.mode = TCP_PREAMBLE.every((b, i) => chunk[i] === b) ? "iotfw" : "json";
       }
     }
-    const work: Promise<void>[] = [];
     let count = 0;
     for (const m of this.reader.push(chunk)) {
       count++;
-      if (m.kind === "frame") work.push(this.ingest.frame(this, m.bytes, m.frame));
+      if (m.kind === "frame") this.ingest.frame(this, m.bytes, m.frame);
       else if (m.kind === "error") this.ingest.garbage(this.id, 0, m.error);
-      else work.push(this.ingest.json(this, m.kind, m.value));
+      else this.ingest.json(this, m.kind, m.value);
     }
     if (count === 0) return;
     // Backpressure: stop reading while this connection's frames wait for the disk.
     this.pending += count;
     if (this.pending > 4000 && !this.paused) { this.paused = true; this.socket.pause(); }
-    const all = Promise.all(work).then(() => undefined, () => undefined);
-    this.tail = Promise.all([this.tail, all]).then(() => {
+    // Commits complete in order, so this read's frames are on disk when both it and the reads before are.
+    const onDisk = this.ingest.settled();
+    this.tail = this.tail.then(() => onDisk).then(() => {
       this.pending -= count;
       this.processed += count;
       if (this.paused && this.pending < 1000) { this.paused = false; this.socket.resume(); }

@@ -81,7 +81,7 @@ export class Metrics {
 
   forwarded(upstream: string, r: SpoolRecord, now: number): void {
     this.framesOut.inc(upstream);
-    if (r.frame) this.bytesOut.inc(upstream, Math.floor((r.frame.length * 3) / 4) - (r.frame.endsWith("==") ? 2 : r.frame.endsWith("=") ? 1 : 0));
+    if (r.frame) this.bytesOut.inc(upstream, r.frame.length);
     this.latency.observe(upstream, Math.max(0, now - r.rx) / 1000);
     this.onLatency?.(upstream, Math.max(0, now - r.rx) / 1000);
   }

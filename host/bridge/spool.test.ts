@@ -29,6 +29,24 @@ describe("Spool", () => {
     await s.close();
   });
 
+  it("adds records to one group commit without a promise each; durable() waits for the commit", async () => {
+    const s = await Spool.open(dir(), { readers: ["up"] });
+    const idx = [0, 1, 2].map((i) => s.add(body(i)));
+    expect(idx).toEqual([0, 1, 2]);
+    const reading = s.next("up", 10);
+    await s.durable();
+    expect(s.stats.appended).toBe(3);
+    expect(text(await reading)).toEqual(["record 0", "record 1", "record 2"]); // in one commit
+    await s.durable(); // nothing pending: resolves at once
+    s.add(body(3));
+    const d = s.durable();
+    expect(s.stats.appended).toBe(3); // not on disk before its commit
+    await d;
+    expect(s.stats.appended).toBe(4);
+    await s.close();
+    expect(() => s.add(body(5))).toThrow(/closed/);
+  });
+
   it("replays what was not acknowledged after a reopen, reading from disk", async () => {
     const d = dir();
     const s = await Spool.open(d, { readers: ["up"], segmentBytes: 64 });

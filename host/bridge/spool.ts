@@ -1,13 +1,13 @@
 // The bridge's durable spool (docs/bridge.md "Spool"): an append-only log of records in segment files
 // plus a checkpoint file with each upstream's delivered position. A record is appended, written and
-// fdatasync'ed in a group commit before append() resolves: only then is it "accepted" and visible to
-// the upstream readers, which read it in order (from memory while it is recent, else from disk) and
-// acknowledge it once their upstream confirmed it. Bounded: past maxBytes the oldest segment is
+// fdatasync'ed in a group commit before append() (or, for many at once, add() then durable()) resolves:
+// only then is it "accepted" and visible to the upstream readers, which read it in order (from memory
+// while it is recent, else from disk) and acknowledge it once their upstream confirmed it. Bounded: past maxBytes the oldest segment is
 // deleted, delivered or not (drop-oldest; counted). Written by hand: an append-only log with a checkpoint
 // is ~300 lines and no small, maintained npm package fits (see docs/bridge.md).
 // May touch: files inside its directory only.
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync, writeSync } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { open, rename, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 
@@ -41,6 +41,17 @@ export interface SpoolStats {
   segments: number;
 }
 
+interface Deferred { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void }
+/** The records of the next group commit, their size with heads, and who waits for it. */
+interface PendingCommit { entries: SpoolEntry[]; bytes: number; done: Deferred | null }
+
+function deferred(): Deferred {
+  const d = {} as Deferred;
+  d.promise = new Promise<void>((resolve, reject) => { d.resolve = resolve; d.reject = reject; });
+  d.promise.catch(() => undefined); // the waiter handles it; never an unhandled rejection
+  return d;
+}
+
 interface Segment { first: number; last: number; size: number; path: string }
 interface Reader { acked: number; next: number; wake?: () => void }
 
@@ -57,13 +68,18 @@ export class Spool {
   private durableEnd = 0;
   private readonly readers = new Map<string, Reader>();
   private memory: SpoolEntry[] = [];
-  private pending: { entries: SpoolEntry[]; bufs: Buffer[]; done: Array<(error?: Error) => void> } = { entries: [], bufs: [], done: [] };
+  private pending: PendingCommit = { entries: [], bytes: 0, done: null };
+  /** The commit being written now. */
+  private writing: PendingCommit | null = null;
+  /** Settled when the last commit finished (what durable() returns when nothing is pending). */
+  private lastCommit: Promise<void> = Promise.resolve();
   private committing = false;
   /** Set when a write failed; every later append is refused with it. */
   failure: Error | null = null;
   private closed = false;
   private checkpointDirty = false;
   private checkpointTimer: NodeJS.Timeout | null = null;
+  private checkpointing: Promise<void> | null = null;
   private readonly maxBytes: number;
   private readonly segmentBytes: number;
   private readonly commitIntervalMs: number;
@@ -140,43 +156,64 @@ export class Spool {
 
   /** Append a record; resolves with its index once it is on disk (accepted). */
   append(body: Buffer, value?: unknown): Promise<number> {
-    if (this.closed) return Promise.reject(new Error("spool is closed"));
-    if (this.failure) return Promise.reject(this.failure);
+    let index: number;
+    try { index = this.add(body, value); } catch (e) { return Promise.reject(e); }
+    return this.durable().then(() => index);
+  }
+
+  /** Append a record to the next group commit and return its index at once; it is accepted only when
+   *  durable() resolves. Throws if the spool is closed or failed. No promise per record: at tens of
+   *  thousands of records a second, one per commit is what the caller waits on. */
+  add(body: Buffer, value?: unknown): number {
+    if (this.closed) throw new Error("spool is closed");
+    if (this.failure) throw this.failure;
     const index = this.nextIndex++;
-    const head = Buffer.allocUnsafe(RECORD_HEAD);
-    head.writeUInt32LE(body.length, 0);
-    head.writeUInt32LE(crc32(body) >>> 0, 4);
     this.pending.entries.push({ index, body, value });
-    this.pending.bufs.push(head, body);
-    const done = new Promise<number>((resolve, reject) => this.pending.done.push((e) => (e ? reject(e) : resolve(index))));
-    if (!this.committing) void this.commitLoop();
-    return done;
+    this.pending.bytes += RECORD_HEAD + body.length;
+    if (!this.committing) {
+      // Start after the caller's current burst (e.g. every frame of one TCP read) has been added, so it
+      // goes to disk in one commit rather than its first record alone.
+      this.committing = true;
+      queueMicrotask(() => void this.commitLoop());
+    }
+    return index;
+  }
+
+  /** Resolves when every record added so far is on disk; rejects with the write error if their commit
+   *  failed. */
+  durable(): Promise<void> {
+    const batch = this.pending.entries.length > 0 ? this.pending : this.writing;
+    return batch ? (batch.done ??= deferred()).promise : this.lastCommit;
   }
 
   private async commitLoop(): Promise<void> {
-    this.committing = true;
     try {
       while (this.pending.entries.length > 0) {
         const started = Date.now();
         const batch = this.pending;
-        this.pending = { entries: [], bufs: [], done: [] };
+        this.pending = { entries: [], bytes: 0, done: null };
+        this.writing = batch;
         try {
-          const data = Buffer.concat(batch.bufs);
-          await this.writeDurably(batch.entries, data);
+          await this.writeDurably(batch.entries, this.serialize(batch));
         } catch (e) {
+          this.writing = null;
           // A failed write (disk full, I/O error) leaves the log's numbering unknown: refuse from now on
           // rather than write records whose index would be wrong. /health reports it.
           this.failure = e instanceof Error ? e : new Error(String(e));
-          for (const d of [...batch.done, ...this.pending.done]) d(this.failure);
-          this.pending = { entries: [], bufs: [], done: [] };
+          this.lastCommit = Promise.reject(this.failure);
+          this.lastCommit.catch(() => undefined);
+          batch.done?.reject(this.failure);
+          this.pending.done?.reject(this.failure);
+          this.pending = { entries: [], bytes: 0, done: null };
           break;
         }
+        this.writing = null;
         this.stats.appended += batch.entries.length;
         this.durableEnd = batch.entries[batch.entries.length - 1].index + 1;
         for (const e of batch.entries) this.memory.push(e);
         if (this.memory.length > this.memoryRecords * 1.25) this.memory.splice(0, this.memory.length - this.memoryRecords);
         this.enforceBound();
-        for (const d of batch.done) d();
+        batch.done?.resolve();
         for (const r of this.readers.values()) r.wake?.();
         const wait = this.commitIntervalMs - (Date.now() - started);
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -184,6 +221,19 @@ export class Spool {
     } finally {
       this.committing = false;
     }
+  }
+
+  /** One buffer for one write: each record's head (length, CRC-32 of the body), then the body. */
+  private serialize(batch: PendingCommit): Buffer {
+    const data = Buffer.allocUnsafe(batch.bytes);
+    let at = 0;
+    for (const e of batch.entries) {
+      data.writeUInt32LE(e.body.length, at);
+      data.writeUInt32LE(crc32(e.body) >>> 0, at + 4);
+      e.body.copy(data, at + RECORD_HEAD);
+      at += RECORD_HEAD + e.body.length;
+    }
+    return data;
   }
 
   private async writeDurably(entries: SpoolEntry[], data: Buffer): Promise<void> {
@@ -233,8 +283,21 @@ export class Spool {
     if (this.closed) return [];
     const from = reader.next;
     const entries = this.read(from, max);
-    if (entries.length) reader.next = entries[entries.length - 1].index + 1;
+    if (entries.length) {
+      reader.next = entries[entries.length - 1].index + 1;
+      this.forgetRead();
+    }
     return entries;
+  }
+
+  /** Drop from memory what every reader has been given: readers only move forward (a retried batch is
+   *  kept by its forwarder), and entries dropped young cost the garbage collector little. */
+  private forgetRead(): void {
+    if (this.memory.length === 0) return;
+    let minNext = Infinity;
+    for (const r of this.readers.values()) minNext = Math.min(minNext, r.next);
+    const done = Math.min(minNext - this.memory[0].index, this.memory.length);
+    if (done >= 256 || (done > 0 && done === this.memory.length)) this.memory.splice(0, done);
   }
 
   private read(from: number, max: number): SpoolEntry[] {
@@ -260,7 +323,7 @@ export class Spool {
     if (index <= reader.acked) return;
     reader.acked = index;
     this.checkpointDirty = true;
-    this.checkpointTimer ??= setTimeout(() => { this.checkpointTimer = null; this.writeCheckpoint(); }, 100);
+    this.checkpointTimer ??= setTimeout(() => { this.checkpointTimer = null; void this.writeCheckpointAsync(); }, 100);
     // Delete segments every reader is done with, keeping the newest two for de-duplication at restart.
     let minAcked = Infinity;
     for (const r of this.readers.values()) minAcked = Math.min(minAcked, r.acked);
@@ -272,21 +335,45 @@ export class Spool {
     this.stats.segments = this.segments.length;
   }
 
-  /** Write the readers' positions durably (temp file, fsync, rename). */
+  private checkpointText(): string {
+    const acked: Record<string, number> = {};
+    for (const [name, r] of this.readers) acked[name] = r.acked;
+    return JSON.stringify({ nextIndex: this.durableEnd, acked });
+  }
+
+  /** Write the readers' positions durably (temp file, fsync, rename); at close. */
   writeCheckpoint(): void {
     if (!this.checkpointDirty) return;
     this.checkpointDirty = false;
-    const acked: Record<string, number> = {};
-    for (const [name, r] of this.readers) acked[name] = r.acked;
     const tmp = join(this.dir, `${CHECKPOINT}.tmp`);
     const fd = openSync(tmp, "w");
     try {
-      writeSync(fd, JSON.stringify({ nextIndex: this.durableEnd, acked }));
+      writeSync(fd, this.checkpointText());
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, join(this.dir, CHECKPOINT));
+  }
+
+  /** The same while running, without blocking the event loop on the fsync (every 100 ms at most; one
+   *  at a time, so close() waits for it before writing its own). */
+  private async writeCheckpointAsync(): Promise<void> {
+    if (!this.checkpointDirty || this.checkpointing || this.closed) return;
+    this.checkpointDirty = false;
+    const tmp = join(this.dir, `${CHECKPOINT}.tmp`);
+    this.checkpointing = (async () => {
+      const fh = await open(tmp, "w");
+      try {
+        await fh.writeFile(this.checkpointText());
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, join(this.dir, CHECKPOINT));
+    })().catch(() => { this.checkpointDirty = true; }); // written again with the next ack or at close
+    await this.checkpointing;
+    this.checkpointing = null;
   }
 
   private reader(name: string): Reader {
@@ -299,6 +386,7 @@ export class Spool {
   async close(): Promise<void> {
     while (this.committing || this.pending.entries.length) await new Promise((r) => setTimeout(r, 5));
     this.closed = true;
+    await this.checkpointing;
     if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
     this.checkpointTimer = null;
     this.writeCheckpoint();

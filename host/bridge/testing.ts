@@ -1,5 +1,5 @@
 // Test support for the bridge: a real mosquitto on a free port (generated config, persistence in a temp
-// folder, stopped and restarted by the test), real pseudo-terminal pairs from socat, frames as a device
+// folder, stopped and restarted by the test), pseudo-terminal pairs at fixed paths (host/link/pty.ts), frames as a device
 // would send them, a TCP "device", and waiting on conditions. Only tests and the bench import this.
 // May touch: temp folders it creates, the processes it starts (and stops).
 import { spawn, type ChildProcess } from "node:child_process";
@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createPtyPair, type PtyPair as LinkPtyPair } from "../link/pty.js";
 import { encodeFrame, TCP_PREAMBLE, TcpReader, tcpFrame, type ControlFrame, type Frame } from "../protocol/index.js";
 
 export const MOSQUITTO = "/usr/sbin/mosquitto";
@@ -71,9 +72,10 @@ export class Mosquitto {
   }
 }
 
-/** Two linked pseudo-terminals (socat), as a serial cable between the bridge and a "device". */
+/** Two linked pseudo-terminals (host/link/pty.ts) at fixed paths, as a serial cable between the bridge
+ *  and a "device" that can be unplugged (stop) and plugged back in (start) under the same names. */
 export class PtyPair {
-  private proc: ChildProcess | null = null;
+  private pair: LinkPtyPair | null = null;
   readonly a: string;
   readonly b: string;
   constructor(dir = tempDir("iotfw-pty-")) {
@@ -81,14 +83,12 @@ export class PtyPair {
     this.b = join(dir, "device-side");
   }
   async start(): Promise<void> {
-    this.proc = spawn("socat", ["-d", "-d", `pty,raw,echo=0,link=${this.a}`, `pty,raw,echo=0,link=${this.b}`], { stdio: "ignore" });
-    await waitFor(() => existsSync(this.a) && existsSync(this.b), "socat's pty links");
+    this.pair = await createPtyPair({ links: { a: this.a, b: this.b } });
   }
   async stop(): Promise<void> {
-    const p = this.proc;
-    this.proc = null;
-    if (!p || p.exitCode !== null) return;
-    await new Promise<void>((resolve) => { p.once("exit", () => resolve()); p.kill("SIGTERM"); });
+    const p = this.pair;
+    this.pair = null;
+    await p?.close();
     await waitFor(() => !existsSync(this.a), "socat's links to go");
   }
 }

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { HelloFrame } from "../protocol/index.js";
-import { deviceName, mqttMessages, parseDeviceName, type SpoolRecord } from "./records.js";
+import { deviceName, mqttMessages, parseDeviceName, upstreamMessage, type SpoolRecord } from "./records.js";
 import type { Upstream } from "./upstream.js";
 
 export interface MqttUpstreamOptions {
@@ -25,8 +25,17 @@ export interface MqttUpstreamOptions {
   log?: (line: string) => void;
 }
 
+/** QoS 1 publishes that may await their PUBACK at once: enough to keep a broker busy (MQTT.js sends
+ *  them without waiting; with a few hundred the bridge waits on round trips), a bound on what MQTT.js
+ *  holds in memory, and with one batch of the heaviest records on top still under the 65,535 packet ids. */
+const MQTT_WINDOW = 8192;
+const QOS1 = { qos: 1 } as const;
+const QOS1_RETAINED = { qos: 1, retain: true } as const;
+
 export class MqttUpstream implements Upstream {
-  readonly pipeline = 8;
+  /** Batches are small under light load: the window, not their number, is the bound. */
+  readonly pipeline = MQTT_WINDOW;
+  readonly window = MQTT_WINDOW;
   readonly name: string;
   private client!: MqttClient;
   private readonly prefix: string;
@@ -49,6 +58,9 @@ export class MqttUpstream implements Upstream {
       clean: true,
       reconnectPeriod: 500,
       connectTimeout: 5000,
+      // A ping every keepalive interval even while publishing: MQTT.js otherwise re-arms its keepalive
+      // timer on every packet sent, a timer operation per message at tens of thousands a second.
+      reschedulePings: false,
       will: { topic: this.availabilityTopic, payload: Buffer.from("offline"), qos: 1, retain: true },
     };
     if (this.options.caFile) opts.ca = readFileSync(this.options.caFile);
@@ -69,14 +81,45 @@ export class MqttUpstream implements Upstream {
     return new Promise((resolve, reject) => this.client.publish(topic, payload, { qos: 1, retain }, (e) => (e ? reject(e) : resolve())));
   }
 
-  async deliver(records: SpoolRecord[]): Promise<void> {
-    const acks: Promise<void>[] = [];
-    for (const r of records) {
-      const base = `${this.prefix}/${deviceName(r.device)}`;
-      for (const m of mqttMessages(r)) acks.push(this.publish(`${base}/${m.topic}`, JSON.stringify(m.payload), m.retain));
-      if (this.options.haDiscovery && r.message.type === "hello") acks.push(...this.discovery(r));
-    }
-    await Promise.all(acks);
+  /** Publish every message of the batch at once (MQTT.js keeps them in flight together); one promise
+   *  for the batch, settled by the last PUBACK or the first error. */
+  deliver(records: SpoolRecord[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let waiting = 1;
+      let failed = false;
+      const settle = (e?: Error) => {
+        if (failed) return;
+        if (e) { failed = true; reject(e); } else if (--waiting === 0) resolve();
+      };
+      for (const r of records) {
+        const base = this.deviceTopic(r.device);
+        for (const m of mqttMessages(r)) {
+          waiting++;
+          this.client.publish(`${base}/${m.topic}`, JSON.stringify(m.payload), m.retain ? QOS1_RETAINED : QOS1, settle);
+        }
+        if (this.options.haDiscovery && (r.decoded?.type ?? r.message?.type) === "hello") {
+          for (const p of this.discovery(r)) { waiting++; p.then(() => settle(), settle); }
+        }
+      }
+      settle();
+    });
+  }
+
+  /** One message per summary channel; a hello is also one discovery config per channel. */
+  weight(r: SpoolRecord): number {
+    const f = r.decoded;
+    if (f?.type === "summary") return Math.max(1, f.entries.length);
+    if (f?.type === "hello") return 1 + (this.options.haDiscovery ? f.channels.length : 0);
+    if (r.message?.type === "summary" && Array.isArray(r.message.channels)) return Math.max(1, r.message.channels.length);
+    return 1;
+  }
+
+  private readonly deviceTopics = new Map<number, string>();
+  /** <prefix>/<device>, made once per device. */
+  private deviceTopic(device: number): string {
+    let t = this.deviceTopics.get(device);
+    if (t === undefined) this.deviceTopics.set(device, (t = `${this.prefix}/${deviceName(device)}`));
+    return t;
   }
 
   /** Retained "online"/"offline" for a device (live state, not spooled). */
@@ -86,7 +129,7 @@ export class MqttUpstream implements Upstream {
 
   /** Home Assistant MQTT discovery (home-assistant.io/integrations/mqtt "Discovery"): one sensor per channel. */
   private discovery(r: SpoolRecord): Promise<void>[] {
-    const hello = r.message as unknown as Omit<HelloFrame, "device" | "channels"> & { channels: Array<{ id: number; kind: string; name: string; unit: string }> };
+    const hello = upstreamMessage(r) as unknown as Omit<HelloFrame, "device" | "channels"> & { channels: Array<{ id: number; kind: string; name: string; unit: string }> };
     const dev = deviceName(r.device);
     const out: Promise<void>[] = [];
     for (const c of hello.channels) {

@@ -12,6 +12,7 @@ import type { Upstream } from "./upstream.js";
 
 export class HttpUpstream implements Upstream {
   readonly pipeline = 1;
+  readonly window = 1000;
   readonly name: string;
   private readonly target: string;
   private readonly headers: Record<string, string> = { "content-type": "application/json" };
@@ -46,6 +47,7 @@ export class HttpUpstream implements Upstream {
 /** tcp://host:port: a bridge above this one. */
 export class BridgeUpstream implements Upstream {
   readonly pipeline = 1;
+  readonly window = 1000;
   readonly name: string;
   private socket: Socket | null = null;
   private connecting: Promise<Socket> | null = null;
@@ -112,7 +114,7 @@ export class BridgeUpstream implements Upstream {
   async deliver(records: SpoolRecord[]): Promise<void> {
     if (this.closed) throw new Error("closed");
     const socket = await this.connect();
-    const frames = records.filter((r) => r.frame).map((r) => Buffer.from(tcpFrame(Buffer.from(r.frame!, "base64"))));
+    const frames = records.filter((r) => r.frame).map((r) => tcpFrame(r.frame!));
     if (frames.length === 0) return; // MicroPython JSON records have no iotfw frame to forward (docs/bridge.md)
     this.sent += frames.length;
     const until = this.sent;
@@ -131,6 +133,7 @@ export class BridgeUpstream implements Upstream {
 /** file:<path> (appended) or "-" (stdout): one JSON message per line. */
 export class NdjsonUpstream implements Upstream {
   readonly pipeline = 1;
+  readonly window = 1000;
   readonly name: string;
   private fh: FileHandle | null = null;
   private readonly path: string | null;

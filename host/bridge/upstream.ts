@@ -1,7 +1,8 @@
 // The upstream interface of the bridge and its forwarder (docs/bridge.md "Upstreams"): one forwarder
 // per upstream reads the spool in order, hands batches to the upstream, and acknowledges them in the
 // spool only once the upstream confirmed them (MQTT PUBACK, HTTP 2xx, a chained bridge's ack, a
-// completed file write). A failed batch is retried with backoff; order is kept per upstream.
+// completed file write). Several batches may be in flight, up to the upstream's window of messages;
+// they are acknowledged in order. A failed batch is retried with backoff; order is kept per upstream.
 // May touch: the spool it is given (reads and acks only).
 import { decodeRecord, wallMs, type SpoolRecord } from "./records.js";
 import type { Spool } from "./spool.js";
@@ -12,6 +13,11 @@ export interface Upstream {
   readonly name: string;
   /** Batches that may be outstanding at once (in order); 1 unless the transport keeps order itself. */
   readonly pipeline: number;
+  /** Messages that may be outstanding at once, over all batches (bounds memory and, for MQTT, the
+   *  packet ids in use). */
+  readonly window: number;
+  /** Messages one record becomes (default 1; an MQTT summary is one message per channel). */
+  weight?(record: SpoolRecord): number;
   start(): Promise<void>;
   /** Resolves when every record was confirmed by the upstream; rejects to have the batch retried. */
   deliver(records: SpoolRecord[]): Promise<void>;
@@ -21,10 +27,19 @@ export interface Upstream {
 
 const BATCH = 1000;
 
+/** A batch handed to the upstream and not yet acknowledged in the spool. */
+interface Outstanding { records: SpoolRecord[]; weight: number; last: number; delivered: boolean }
+
 export class Forwarder {
   private stopped = false;
   private running: Promise<void> | null = null;
-  private sleeper: { timer: NodeJS.Timeout; resolve: () => void } | null = null;
+  /** Batches waiting to be retried (several may be, with several in flight); stop() wakes them. */
+  private readonly sleepers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
+  /** In spool order; acknowledged from the front as soon as the front batch is delivered. */
+  private readonly outstanding: Outstanding[] = [];
+  /** Their weight (upstream messages). */
+  private outstandingWeight = 0;
+  private wakeLoop: (() => void) | null = null;
 
   constructor(private readonly spool: Spool, readonly upstream: Upstream, private readonly metrics: Metrics,
     private readonly log: (line: string) => void) {}
@@ -34,24 +49,42 @@ export class Forwarder {
   }
 
   private async loop(): Promise<void> {
-    let acked: Promise<void> = Promise.resolve();
-    const inflight = new Set<Promise<void>>();
+    const { pipeline, window } = this.upstream;
     while (!this.stopped) {
-      const entries = await this.spool.next(this.upstream.name, BATCH);
+      while (!this.stopped && (this.outstanding.length >= pipeline || this.outstandingWeight >= window)) {
+        await new Promise<void>((resolve) => { this.wakeLoop = resolve; });
+        this.wakeLoop = null;
+      }
+      if (this.stopped) break;
+      // At least one message per record: asking for no more records than the window has room for
+      // keeps it within BATCH x the heaviest record.
+      const entries = await this.spool.next(this.upstream.name, Math.min(BATCH, window - this.outstandingWeight));
       if (entries.length === 0) break; // spool closed
       const records = entries.map((e) => (e.value as SpoolRecord | undefined) ?? decodeRecord(e.body));
-      const last = entries[entries.length - 1].index;
-      const delivered = this.deliverWithRetry(records);
-      const done = Promise.all([acked, delivered]).then(() => {
-        if (this.stopped) return;
-        this.spool.ack(this.upstream.name, last);
-        const now = wallMs();
-        for (const r of records) this.metrics.forwarded(this.upstream.name, r, now);
-      });
-      acked = done;
-      inflight.add(done);
-      void done.finally(() => inflight.delete(done));
-      while (inflight.size >= this.upstream.pipeline && !this.stopped) await Promise.race(inflight);
+      let weight = records.length;
+      if (this.upstream.weight) { weight = 0; for (const r of records) weight += this.upstream.weight(r); }
+      const batch: Outstanding = { records, weight, last: entries[entries.length - 1].index, delivered: false };
+      this.outstanding.push(batch);
+      this.outstandingWeight += weight;
+      void this.deliverWithRetry(records).then(() => { batch.delivered = true; this.ackDelivered(); });
+    }
+  }
+
+  /** Acknowledge, in order, the delivered batches at the front; a later batch confirmed before an
+   *  earlier one waits for it. */
+  private ackDelivered(): void {
+    if (this.stopped) return;
+    let last = -1;
+    const now = wallMs();
+    while (this.outstanding.length > 0 && this.outstanding[0].delivered) {
+      const batch = this.outstanding.shift()!;
+      this.outstandingWeight -= batch.weight;
+      last = batch.last;
+      for (const r of batch.records) this.metrics.forwarded(this.upstream.name, r, now);
+    }
+    if (last >= 0) {
+      this.spool.ack(this.upstream.name, last);
+      this.wakeLoop?.();
     }
   }
 
@@ -65,8 +98,10 @@ export class Forwarder {
         this.metrics.upstreamErrors.inc(this.upstream.name);
         const delay = Math.min(10_000, 200 * 2 ** Math.min(attempt, 6));
         if (attempt === 0 || attempt % 10 === 0) this.log(`${this.upstream.name}: ${e instanceof Error ? e.message : String(e)}; retrying in ${delay} ms`);
-        await new Promise<void>((resolve) => { this.sleeper = { timer: setTimeout(resolve, delay), resolve }; });
-        this.sleeper = null;
+        await new Promise<void>((resolve) => {
+          const sleeper = { timer: setTimeout(() => { this.sleepers.delete(sleeper); resolve(); }, delay), resolve };
+          this.sleepers.add(sleeper);
+        });
       }
     }
   }
@@ -74,6 +109,8 @@ export class Forwarder {
   /** Stop reading; batches not confirmed stay in the spool for the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.sleeper) { clearTimeout(this.sleeper.timer); this.sleeper.resolve(); }
+    this.wakeLoop?.();
+    for (const s of this.sleepers) { clearTimeout(s.timer); s.resolve(); }
+    this.sleepers.clear();
   }
 }

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 
 export interface PtyPair {
-  /** Device paths of the two ends (/dev/pts/N). */
+  /** Device paths of the two ends (/dev/pts/N), or the links when `links` was given. */
   a: string;
   b: string;
   /** Stop socat; both paths disappear. */
@@ -14,13 +14,16 @@ export interface PtyPair {
 
 export class PtyError extends Error {}
 
-/** Start socat and wait until it reports both ptys. */
-export function createPtyPair(options: { timeoutMs?: number; socat?: string } = {}): Promise<PtyPair> {
+/** Start socat and wait until it reports both ptys. With `links`, socat also makes a symlink to each end
+ *  at those paths (no commas: socat reads them as options; removed when it stops): a path that stays the same when the pair is made
+ *  again, as a USB adapter's /dev/serial/by-id name does when it is plugged back in. */
+export function createPtyPair(options: { timeoutMs?: number; socat?: string; links?: { a: string; b: string } } = {}): Promise<PtyPair> {
   const timeoutMs = options.timeoutMs ?? 5000;
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(options.socat ?? "socat", ["-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0"], { stdio: ["ignore", "ignore", "pipe"] });
+      const end = (link?: string) => (link ? `pty,raw,echo=0,link=${link}` : "pty,raw,echo=0");
+      child = spawn(options.socat ?? "socat", ["-d", "-d", end(options.links?.a), end(options.links?.b)], { stdio: ["ignore", "ignore", "pipe"] });
     } catch (e) {
       reject(new PtyError(`cannot start socat: ${(e as Error).message}`));
       return;
@@ -48,8 +51,8 @@ export function createPtyPair(options: { timeoutMs?: number; socat?: string } = 
         clearTimeout(timer);
         child.stderr!.resume();
         resolve({
-          a: paths[0],
-          b: paths[1],
+          a: options.links?.a ?? paths[0],
+          b: options.links?.b ?? paths[1],
           close: async () => {
             if (child.exitCode === null && child.signalCode === null) { child.kill("SIGTERM"); await exited; }
           },

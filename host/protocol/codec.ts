@@ -108,18 +108,22 @@ function readControl(r: ByteReader, header: { device: number; seq: number; t: nu
   const opByte = r.u8("op");
   const op = opNameByByte.get(opByte);
   if (op === undefined) throw new WireError(`unknown control op 0x${opByte.toString(16).padStart(2, "0")}`);
-  const base = { ...header, type: "control" as const };
+  const { device, seq, t } = header;
+  const type = "control" as const;
   switch (op) {
-    case "sleep": return { ...base, op, ms: r.u32("ms") };
-    case "set_window": return { ...base, op, channel: r.u8("channel"), ms: r.u32("ms"), count: r.u16("count") };
-    case "set_rate": return { ...base, op, periodMs: r.u32("periodMs") };
-    case "set_threshold": return { ...base, op, channel: r.u8("channel"), high: r.f32("high"), low: r.f32("low"), hysteresis: r.f32("hysteresis") };
-    case "set_deadband": return { ...base, op, channel: r.u8("channel"), deadband: r.f32("deadband") };
-    case "wake": case "ping": case "hello": return { ...base, op };
+    case "sleep": return { device, seq, t, type, op, ms: r.u32("ms") };
+    case "set_window": return { device, seq, t, type, op, channel: r.u8("channel"), ms: r.u32("ms"), count: r.u16("count") };
+    case "set_rate": return { device, seq, t, type, op, periodMs: r.u32("periodMs") };
+    case "set_threshold": return { device, seq, t, type, op, channel: r.u8("channel"), high: r.f32("high"), low: r.f32("low"), hysteresis: r.f32("hysteresis") };
+    case "set_deadband": return { device, seq, t, type, op, channel: r.u8("channel"), deadband: r.f32("deadband") };
+    case "wake": case "ping": case "hello": return { device, seq, t, type, op };
   }
 }
 
+// Objects are written out field by field, header first, rather than as { ...header, ... }: a spread
+// followed by more fields takes V8's slow path (microseconds per frame; the bridge decodes every frame).
 function readPayload(r: ByteReader, type: FrameTypeName, header: { device: number; seq: number; t: number }): Frame {
+  const { device, seq, t } = header;
   switch (type) {
     case "hello": {
       const abi = r.u8("abi");
@@ -130,7 +134,7 @@ function readPayload(r: ByteReader, type: FrameTypeName, header: { device: numbe
       const n = r.u8("channel count");
       const channels: HelloChannel[] = [];
       for (let i = 0; i < n; i++) channels.push({ id: r.u8("channel id"), kind: r.u8("channel kind"), name: r.str("channel name"), unit: r.str("channel unit") });
-      return { ...header, type, abi, firmware, board, appHash, samplePeriodMs, channels };
+      return { device, seq, t, type, abi, firmware, board, appHash, samplePeriodMs, channels };
     }
     case "summary": {
       const windowStart = r.u32("windowStart");
@@ -140,20 +144,20 @@ function readPayload(r: ByteReader, type: FrameTypeName, header: { device: numbe
       for (let i = 0; i < n; i++) {
         entries.push({ channel: r.u8("channel"), count: r.u16("count"), min: r.f32("min"), max: r.f32("max"), mean: r.f32("mean"), std: r.f32("std"), last: r.f32("last") });
       }
-      return { ...header, type, windowStart, windowMs, entries };
+      return { device, seq, t, type, windowStart, windowMs, entries };
     }
     case "event":
-      return { ...header, type, channel: r.u8("channel"), kind: r.u8("kind"), value: r.f32("value"), code: r.i32("code") };
+      return { device, seq, t, type, channel: r.u8("channel"), kind: r.u8("kind"), value: r.f32("value"), code: r.i32("code") };
     case "status": {
-      const f = { ...header, type, samples: r.u32("samples"), dropped: r.u32("dropped"), faults: r.u32("faults"), framesSent: r.u32("framesSent"), resets: r.u16("resets") };
+      const samples = r.u32("samples"), dropped = r.u32("dropped"), faults = r.u32("faults"), framesSent = r.u32("framesSent"), resets = r.u16("resets");
       const sleeping = r.u8("sleeping");
       if (sleeping > 1) throw new WireError(`sleeping is ${sleeping}, must be 0 or 1`);
-      return { ...f, sleeping: sleeping === 1 };
+      return { device, seq, t, type, samples, dropped, faults, framesSent, resets, sleeping: sleeping === 1 };
     }
     case "log":
-      return { ...header, type, level: r.u8("level"), text: r.str("text") };
+      return { device, seq, t, type, level: r.u8("level"), text: r.str("text") };
     case "ack":
-      return { ...header, type, ackedSeq: r.u32("ackedSeq"), op: r.u8("op"), result: r.i32("result") };
+      return { device, seq, t, type, ackedSeq: r.u32("ackedSeq"), op: r.u8("op"), result: r.i32("result") };
     case "control":
       return readControl(r, header);
   }

@@ -6,9 +6,17 @@ import { ChannelKind, ControlOp, EventKind, LogLevel, type Frame, type HelloChan
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
+/** Each table's names by value, lower-cased, the first name of a value winning; made once per table
+ *  (the bridge converts tens of thousands of frames a second). */
+const namesByValue = new Map<Record<string, number>, Map<number, string>>();
 function nameOf(table: Record<string, number>, value: number): string {
-  for (const [k, v] of Object.entries(table)) if (v === value) return k.toLowerCase();
-  return `unknown_${value}`;
+  let names = namesByValue.get(table);
+  if (!names) {
+    names = new Map();
+    for (const [k, v] of Object.entries(table)) if (!names.has(v)) names.set(v, k.toLowerCase());
+    namesByValue.set(table, names);
+  }
+  return names.get(value) ?? `unknown_${value}`;
 }
 /** JSON has no NaN or infinities: a missing statistic or disabled threshold becomes null. */
 function num(v: number): number | null {
@@ -17,43 +25,49 @@ function num(v: number): number | null {
 
 /** @param channelsFromHello the `channels` of the device's latest hello, to name channel ids. */
 export function frameToJson(frame: Frame, channelsFromHello?: readonly HelloChannel[]): JsonObject {
-  const byId = new Map((channelsFromHello ?? []).map((c) => [c.id, c]));
-  const channel = (id: number): JsonObject => {
-    const c = byId.get(id);
-    return c ? { channel: id, name: c.name, unit: c.unit } : { channel: id };
+  // Fields are set one by one in a fixed order rather than spread ({ ...head, ... } takes V8's slow
+  // path, microseconds per frame; the bridge converts every frame it forwards).
+  const withChannel = (out: JsonObject, id: number): JsonObject => {
+    // The last channel with this id, as a Map built from the list would give.
+    let c: HelloChannel | undefined;
+    if (channelsFromHello) for (let i = channelsFromHello.length - 1; i >= 0 && !c; i--) if (channelsFromHello[i].id === id) c = channelsFromHello[i];
+    out.channel = id;
+    if (c) { out.name = c.name; out.unit = c.unit; }
+    return out;
   };
-  const head: JsonObject = { type: frame.type, device: frame.device, seq: frame.seq, t: frame.t };
+  const out: JsonObject = { type: frame.type, device: frame.device, seq: frame.seq, t: frame.t };
   switch (frame.type) {
     case "hello":
-      return {
-        ...head, abi: frame.abi, firmware: frame.firmware, board: frame.board, appHash: frame.appHash,
-        samplePeriodMs: frame.samplePeriodMs,
-        channels: frame.channels.map((c) => ({ id: c.id, kind: nameOf(ChannelKind, c.kind), name: c.name, unit: c.unit })),
-      };
+      out.abi = frame.abi; out.firmware = frame.firmware; out.board = frame.board; out.appHash = frame.appHash;
+      out.samplePeriodMs = frame.samplePeriodMs;
+      out.channels = frame.channels.map((c) => ({ id: c.id, kind: nameOf(ChannelKind, c.kind), name: c.name, unit: c.unit }));
+      return out;
     case "summary":
-      return {
-        ...head, windowStart: frame.windowStart, windowMs: frame.windowMs,
-        channels: frame.entries.map((e) => ({
-          ...channel(e.channel), count: e.count,
-          min: num(e.min), max: num(e.max), mean: num(e.mean), std: num(e.std), last: num(e.last),
-        })),
-      };
+      out.windowStart = frame.windowStart; out.windowMs = frame.windowMs;
+      out.channels = frame.entries.map((e) => {
+        const c = withChannel({}, e.channel);
+        c.count = e.count; c.min = num(e.min); c.max = num(e.max); c.mean = num(e.mean); c.std = num(e.std); c.last = num(e.last);
+        return c;
+      });
+      return out;
     case "event":
-      return { ...head, ...channel(frame.channel), kind: nameOf(EventKind, frame.kind), value: num(frame.value), code: frame.code };
+      withChannel(out, frame.channel);
+      out.kind = nameOf(EventKind, frame.kind); out.value = num(frame.value); out.code = frame.code;
+      return out;
     case "status":
-      return {
-        ...head, samples: frame.samples, dropped: frame.dropped, faults: frame.faults, framesSent: frame.framesSent,
-        resets: frame.resets, sleeping: frame.sleeping,
-      };
+      out.samples = frame.samples; out.dropped = frame.dropped; out.faults = frame.faults; out.framesSent = frame.framesSent;
+      out.resets = frame.resets; out.sleeping = frame.sleeping;
+      return out;
     case "log":
-      return { ...head, level: nameOf(LogLevel, frame.level), text: frame.text };
+      out.level = nameOf(LogLevel, frame.level); out.text = frame.text;
+      return out;
     case "ack":
-      return { ...head, ackedSeq: frame.ackedSeq, op: nameOf(ControlOp, frame.op), result: frame.result };
+      out.ackedSeq = frame.ackedSeq; out.op = nameOf(ControlOp, frame.op); out.result = frame.result;
+      return out;
     case "control": {
       const { type: _type, device: _device, seq: _seq, t: _t, ...command } = frame;
-      const args: JsonObject = {};
-      for (const [k, v] of Object.entries(command)) args[k] = typeof v === "number" ? num(v) : (v as JsonValue);
-      return { ...head, ...args };
+      for (const [k, v] of Object.entries(command)) out[k] = typeof v === "number" ? num(v) : (v as JsonValue);
+      return out;
     }
   }
 }
