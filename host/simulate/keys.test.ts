@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitFor } from "../bridge/testing.js";
 import { describe, expect, it } from "vitest";
 import { Bridge } from "../bridge/bridge.js";
 import { parseCommand } from "../bridge/commands.js";
@@ -22,15 +23,6 @@ const keysFile = (dir: string, name: string, keys: Record<string, Buffer>) => {
   return path;
 };
 
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("simulate --keys: the runtime signs and checks, the module never holds a key", () => {
   it("keyed devices through a bridge with the same keys: accepted, a wrong key refused, control acknowledged", async () => {
@@ -50,13 +42,13 @@ describe("simulate --keys: the runtime signs and checks, the module never holds 
     });
     try {
       const lines = () => (existsSync(up) ? readFileSync(up, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []);
-      await until("hellos of devices 1 and 2 upstream", () => lines().filter((l) => l.type === "hello").length === 2);
-      await until("device 3's frames refused for their HMAC", () => bridge.metrics.rejected.get("bad_hmac") > 0);
+      await waitFor(() => lines().filter((l) => l.type === "hello").length === 2, "hellos of devices 1 and 2 upstream", 20_000);
+      await waitFor(() => bridge.metrics.rejected.get("bad_hmac") > 0, "device 3's frames refused for their HMAC", 20_000);
       expect(bridge.metrics.rejected.get("unsigned")).toBe(0);
       expect(bridge.metrics.rejected.get("no_key")).toBe(0);
       const ack = await bridge.control(2, parseCommand({ op: "set_window", channel: "all", ms: 10_000 }), 10_000);
       expect(ack.result).toBe(0);
-      await until("a 10 s window from device 2", () => lines().some((l) => l.type === "summary" && l.device === "00000002" && l.windowMs === 10_000));
+      await waitFor(() => lines().some((l) => l.type === "summary" && l.device === "00000002" && l.windowMs === 10_000), "a 10 s window from device 2", 20_000);
       expect(lines().some((l) => l.device === "00000003")).toBe(false); // refused frames never reach upstream
       await expect(bridge.control(3, parseCommand({ op: "ping" }), 2_000)).rejects.toThrow(/unknown/);
     } finally {
@@ -83,21 +75,21 @@ describe("simulate --keys: the runtime signs and checks, the module never holds 
       onProgress: (p) => { progress = p; },
     });
     try {
-      await until("the pty link", () => existsSync(path));
+      await waitFor(() => existsSync(path), "the pty link", 20_000);
       const link = await openLink({ kind: "serial", path, baudRate: 115200 });
       const reader = new SerialReader(undefined, { decode: decodeFrameAllowingHmac });
       const received: Array<{ frame: Frame; bytes: Uint8Array }> = [];
       link.stream.on("data", (chunk: Buffer) => { for (const f of reader.push(chunk)) received.push({ frame: f.frame, bytes: f.bytes }); });
-      await until("a first frame", () => received.length > 0, 30_000); // the hello may have left before we opened the pty
+      await waitFor(() => received.length > 0, "a first frame", 30_000); // the hello may have left before we opened the pty
       const ping = (seq: number) => encodeFrame({ type: "control", device: 1, seq, t: 0, op: "ping" });
       const dropped = () => progress?.keys?.downlinkDropped;
 
       link.stream.write(serialFrame(ping(5), true));
-      await until("the unsigned ping dropped", () => dropped()?.unsigned === 1);
+      await waitFor(() => dropped()?.unsigned === 1, "the unsigned ping dropped", 20_000);
       link.stream.write(serialFrame(signFrame(ping(6), key(0x5b)), true));
-      await until("the wrongly signed ping dropped", () => dropped()?.bad_hmac === 1);
+      await waitFor(() => dropped()?.bad_hmac === 1, "the wrongly signed ping dropped", 20_000);
       link.stream.write(serialFrame(signFrame(ping(7), deviceKey), true));
-      const ack = await until("the ack", () => received.find((r) => r.frame.type === "ack"));
+      const ack = await waitFor(() => received.find((r) => r.frame.type === "ack"), "the ack", 20_000);
       expect(ack.frame).toMatchObject({ device: 1, ackedSeq: 7, result: 0 });
       expect(received.filter((r) => r.frame.type === "ack")).toHaveLength(1); // nothing answered 5 or 6
 

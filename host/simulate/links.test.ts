@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import mqtt from "mqtt";
 import { Bridge } from "../bridge/bridge.js";
-import { Mosquitto } from "../bridge/testing.js";
+import { Mosquitto, waitFor } from "../bridge/testing.js";
 import { parseCommand } from "../bridge/commands.js";
 import { openLink } from "../link/open.js";
 import { SerialReader, encodeFrame, serialFrame, type Frame } from "../protocol/index.js";
@@ -15,15 +15,6 @@ import { simulate } from "./session.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "iotfw-links-"));
 
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("simulated devices on real links", () => {
   it("send to a bridge over TCP as devices on Wi-Fi, and take a control command back down", async () => {
@@ -37,11 +28,11 @@ describe("simulated devices on real links", () => {
     });
     try {
       const lines = () => (existsSync(out) ? readFileSync(out, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []);
-      await until("three hellos upstream", () => lines().filter((l) => l.type === "hello").length === 3);
+      await waitFor(() => lines().filter((l) => l.type === "hello").length === 3, "three hellos upstream", 20_000);
       const ack = await bridge.control(2, parseCommand({ op: "set_window", channel: "all", ms: 10_000 }), 10_000);
       expect(ack.result).toBe(0);
       // Device 2 now closes 10 s windows; the others keep 60 s.
-      await until("a 10 s window from device 2", () => lines().some((l) => l.type === "summary" && l.device === "00000002" && l.windowMs === 10_000));
+      await waitFor(() => lines().some((l) => l.type === "summary" && l.device === "00000002" && l.windowMs === 10_000), "a 10 s window from device 2", 20_000);
       expect(lines().some((l) => l.type === "summary" && l.device !== "00000002" && l.windowMs === 10_000)).toBe(false);
     } finally {
       abort.abort();
@@ -58,15 +49,15 @@ describe("simulated devices on real links", () => {
       serialPath: path, signal: abort.signal,
     });
     try {
-      await until("the pty link", () => existsSync(path));
+      await waitFor(() => existsSync(path), "the pty link", 20_000);
       const link = await openLink({ kind: "serial", path, baudRate: 115200 });
       const reader = new SerialReader();
       const frames: Frame[] = [];
       link.stream.on("data", (chunk: Buffer) => { for (const f of reader.push(chunk)) frames.push(f.frame); });
       link.stream.write(serialFrame(encodeFrame({ type: "control", device: 1, seq: 5, t: 0, op: "ping" }), true));
-      const ack = await until("the ack", () => frames.find((f) => f.type === "ack"));
+      const ack = await waitFor(() => frames.find((f) => f.type === "ack"), "the ack", 20_000);
       expect(ack).toMatchObject({ device: 1, ackedSeq: 5, result: 0 });
-      await until("a summary", () => frames.find((f) => f.type === "summary"), 30_000);
+      await waitFor(() => frames.find((f) => f.type === "summary"), "a summary", 30_000);
       expect(frames.every((f) => f.device === 1)).toBe(true); // only the exposed device is on this "USB port"
       await link.close();
     } finally {
@@ -88,8 +79,8 @@ describe("simulated devices on real links", () => {
       mqttUrl: broker.url, signal: abort.signal,
     });
     try {
-      await until("hellos of both devices", () => ["00000001", "00000002"].every((d) => got.some((m) => m.topic === `iotfw/${d}/hello`)));
-      const summary = await until("a temperature summary", () => got.find((m) => /^iotfw\/0000000[12]\/temperature\/summary$/.test(m.topic)), 30_000);
+      await waitFor(() => ["00000001", "00000002"].every((d) => got.some((m) => m.topic === `iotfw/${d}/hello`)), "hellos of both devices", 20_000);
+      const summary = await waitFor(() => got.find((m) => /^iotfw\/0000000[12]\/temperature\/summary$/.test(m.topic)), "a temperature summary", 30_000);
       expect(summary.body).toMatchObject({ name: "temperature", unit: "degC", windowMs: 60_000 });
       expect(summary.body.count).toBeGreaterThan(50);
     } finally {
