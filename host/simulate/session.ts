@@ -124,9 +124,12 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
       serial?.send(mine);
     }
     let text = "";
-    for (const d of telemetry.ingest(slice.batch)) if (out) text += JSON.stringify(telemetry.toJson(d)) + "\n"; // decoded, as the module sent it
+    for (const d of telemetry.ingest(slice.batch)) { // decoded once, as the module sent it
+      if (out) text += JSON.stringify(telemetry.toJson(d)) + "\n";
+      feed?.addFrame(d.frame, d.tickMs);
+    }
     if (keys) for (let i = 0; i < slice.batch.count; i++) telemetry.counters.linkBytes += keys.overhead(slice.batch.device[i]);
-    feed?.addSlice(slice, nowMs);
+    feed?.endSlice(slice.resets.length, nowMs);
     if (out && text && !out.write(text)) await once(out, "drain");
     options.onProgress?.(progress(nowMs, performance.now() - started));
   };

@@ -48,11 +48,16 @@ export class DashboardFeed {
     const { batch } = result;
     for (let i = 0; i < batch.count; i++) {
       const decoded = decodeFrame(frameAt(batch, i));
-      this.counters.frames++;
-      if (!decoded.ok) { this.counters.malformed++; continue; }
+      if (!decoded.ok) { this.counters.frames++; this.counters.malformed++; continue; }
       this.addFrame(decoded.frame, batch.tickMs[i]);
     }
-    this.counters.resets += result.resets.length;
+    this.endSlice(result.resets.length, nowMs);
+  }
+
+  /** After the frames of a slice went through addFrame (already decoded elsewhere, e.g. by the
+   *  simulate command's telemetry): count the slice's watchdog resets and publish the fleet counters. */
+  endSlice(resets: number, nowMs: number): void {
+    this.counters.resets += resets;
     this.options.publish({
       kind: "fleet", t: nowMs, devices: this.options.devices, framesPerSecond: this.framesPerSecond(),
       alerts: this.counters.alerts, faults: this.counters.faults, resets: this.counters.resets,
@@ -61,6 +66,7 @@ export class DashboardFeed {
 
   /** One decoded frame sent at device time t (the fleet's clock: the frame's own t restarts at boot). */
   addFrame(frame: Frame, t: number): void {
+    this.counters.frames++;
     const publish = this.options.publish;
     const device = frame.device;
     switch (frame.type) {

@@ -24,6 +24,8 @@ export interface TelemetryCounters {
 
 export interface DecodedFleetFrame {
   frame: Frame;
+  /** Device time (ms) of the tick that sent it: the fleet's clock (the frame's own t restarts at boot). */
+  tickMs: number;
   bytes: Uint8Array;
   /** The device's channel table, once its hello was seen. */
   channels?: readonly HelloChannel[];
@@ -62,7 +64,7 @@ export class FleetTelemetry {
           c.jsonBytes += jsonReadingBytes(frame.device, channels?.find((ch) => ch.id === frame.channel), frame.value, frame.t);
         }
       }
-      yield { frame, bytes, channels };
+      yield { frame, bytes, channels, tickMs: batch.tickMs[i] };
     }
   }
 
