@@ -18,7 +18,7 @@ export function parseDeployAddress(address: string): DeployTarget {
   const m = /^(?:tcp:\/\/)?(?:\[([^\]]+)\]|([^:/\s]+)):(\d{1,5})$/.exec(address.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || port < 1 || port > 65535) {
-    throw new DeployError(`"${address}" is not a device address: give host:port of the device's deploy port, e.g. 192.168.1.40:7601`);
+    throw new DeployError(`"${address}" is not a device address: give host:port of the device's deploy port, e.g. 192.168.1.40:7602`);
   }
   return { host: m[1] ?? m[2], port };
 }

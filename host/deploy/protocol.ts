@@ -7,7 +7,7 @@ export const DEPLOY_MAGIC = Uint8Array.of(0x49, 0x4f, 0x54, 0x44);
 export const DEPLOY_REQUEST_HEADER = 8;
 export const DEPLOY_ANSWER_SIZE = 12;
 /** The deploy port a device listens on unless configured otherwise (the bridge uses 7600). */
-export const DEFAULT_DEPLOY_PORT = 7601;
+export const DEFAULT_DEPLOY_PORT = 7602; // 7600 is the bridge's device listener, 7601 its HTTP API
 
 /** Answer statuses, as firmware/runtime/core/deploy.h iotfw_deploy_status_t. */
 export const DeployStatus = {

@@ -1,6 +1,6 @@
 /* Linux entry of the iotfw runtime (e.g. a Raspberry Pi):
  *   iotfw-runtime --image wasm-partition.bin [--link stdout|serial:/dev/ttyAMA0|tcp:HOST:PORT]
- *                 [--deploy-port 7601] [--board rpi] [--device-id HEX] [--state FILE] [--budget-ms 1000]
+ *                 [--deploy-port 7602] [--board rpi] [--device-id HEX] [--state FILE] [--budget-ms 1000]
  * Loads and checks the image file, runs the module (poll -> sleep in poll(2) until the next tick, a
  * downlink frame or a deploy connection), frames output for the link (COBS on stdout/serial, "IOTF" +
  * length on TCP), and accepts deploys (staged to IMAGE.new, validated, renamed over IMAGE). The reset
@@ -148,7 +148,7 @@ static void flush_queue(iotfw_frame_queue_t *q) {
 }
 
 int main(int argc, char **argv) {
-  int deploy_port = 7601;
+  int deploy_port = 7602;
   uint32_t budget = 1000;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--image")) image_path = argv[i + 1];
