@@ -151,8 +151,10 @@ function summary(r: SimulateResult): string {
     `simulated ${r.devices} devices running ${r.app} (sha256 ${r.sha256.slice(0, 12)}) for ${clock(r.deviceMs)} of device time ` +
       `in ${(r.wallMs / 1000).toFixed(1)} s (${speedUp.toFixed(1)}x real time, ${r.shards} process${r.shards === 1 ? "" : "es"})`,
     `  frames  ${c.frames} (${types || "none"}), ${c.linkBytes} bytes on the link`,
-    `  samples ${c.samples} summarised; as one JSON object per reading they would be ${c.jsonBytes} bytes: ` +
-      `${r.telemetry.edgeReduction.toFixed(1)}x fewer bytes at the edge`,
+    c.samples === 0
+      ? "  samples none summarised yet: no window closed in this run (run longer than the app's windows)"
+      : `  samples ${c.samples} summarised; as one JSON object per reading they would be ${c.jsonBytes} bytes: ` +
+        `${r.telemetry.edgeReduction.toFixed(1)}x fewer bytes at the edge`,
     `  alerts  ${c.alerts}, faults ${c.faults}, watchdog resets ${r.watchdogResets}` + (c.undecodable ? `, undecodable frames ${c.undecodable}` : ""),
     ...(r.keys ? [keysLine(r.keys)] : []),
     "",
