@@ -3,7 +3,7 @@
 // identity and frame imports and the frame encoder; allocates only in identityInit (once, at init).
 import { frame_out, device_id, board_name, app_hash, reset_info, HAL_VERSION, OK, LOG_ERROR } from "../hal/imports";
 import {
-  frameBuffer, helloBegin, helloChannel, helloEnd, encodeEvent, encodeStatus, encodeAck, encodeLog,
+  frameBuffer, helloBegin, helloChannel, helloEnd, channelsBegin, channelsEnd, encodeEvent, encodeStatus, encodeAck, encodeLog,
 } from "./frame/encoder";
 import { Channels, channelKind, channelName, channelUnit } from "./channels";
 
@@ -64,16 +64,33 @@ export function sendEvent(ch: u8, kind: u8, value: f64, code: i32, now: u32): vo
   sendFrame(encodeEvent(Device.id, Device.seq, now, ch, kind, value, code));
 }
 
+/** HELLO with as much of the channel table as fits in one frame (FRAME_MAX), then CHANNELS frames with
+ *  the rest, right after it (docs/protocol.md 0x07): 32 channels with long names need two or three. */
 export function sendHello(now: u32): void {
   const n = Channels.count;
   helloBegin(Device.id, Device.seq, now, <u8>HAL_VERSION, Device.firmware, Device.board, hashBuf, Device.samplePeriodMs, <u8>n);
-  for (let ch = 0; ch < n; ch++) helloChannel(<u8>ch, channelKind(ch), channelName(ch), channelUnit(ch));
-  const len = helloEnd();
-  if (len > 0) { sendFrame(len); return; }
-  // The channel table's names and units do not fit in one frame (FRAME_MAX): a v1 HELLO cannot be
-  // split, so say why instead of going silent (and the frame is counted as dropped).
-  Device.droppedFrames++;
-  sendFrame(encodeLog(Device.id, Device.seq, now, <u8>LOG_ERROR, "hello does not fit in one frame: shorten channel names/units or use fewer channels"));
+  let next = writeChannels(0, n);
+  sendFrame(helloEnd());
+  while (next < n) {
+    channelsBegin(Device.id, Device.seq, now, <u8>(n - next));
+    const after = writeChannels(next, n);
+    const len = channelsEnd();
+    if (len <= 0) {
+      // Channel `next` alone is larger than a frame (a name and unit of 255 bytes each): the host cannot
+      // learn the rest of the table, so say why instead of going silent (the frame counts as dropped).
+      Device.droppedFrames++;
+      sendFrame(encodeLog(Device.id, Device.seq, now, <u8>LOG_ERROR, "a channel's name and unit do not fit in one frame: shorten them"));
+      return;
+    }
+    sendFrame(len);
+    next = after;
+  }
+}
+/** Offer channels from..n-1 to the open HELLO/CHANNELS frame; the first that did not fit (n: all did). */
+function writeChannels(from: i32, n: i32): i32 {
+  let ch = from;
+  while (ch < n && helloChannel(<u8>ch, channelKind(ch), channelName(ch), channelUnit(ch))) ch++;
+  return ch;
 }
 
 /** STATUS: dropped = missing samples + frames lost (refused by the link or not encodable); frames sent

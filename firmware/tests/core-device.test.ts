@@ -1,10 +1,12 @@
 // The core as a device through the compiled Wasm: HELLO and STATUS, attached sensors (setup and fetch
 // failures, retries, minimum interval, rare channels), a link that refuses frames, resets, tick's
-// delays, and no heap growth after init.
+// delays, no heap growth after init, and a channel table split over HELLO and CHANNELS frames.
 import { createHash } from "node:crypto";
 import { describe, expect, test } from "vitest";
 import { compileAssemblyScript } from "../../host/build/compile.js";
-import { EventKind, decodeFrame, type Frame } from "../../host/protocol/index.js";
+import { ChannelTables, EventKind, decodeFrame, type Frame } from "../../host/protocol/index.js";
+import { FleetTelemetry } from "../../simulator/fleet/telemetry.js";
+import { FrameBatchBuilder } from "../../simulator/fleet/frame-batch.js";
 import { HalHost, VirtualClock, emptyWiring } from "../../simulator/hal/host.js";
 import { CoreDevice, DEVICE_ID, ERR_NOT_READY, mulberry32, ofType } from "./core-harness.js";
 
@@ -177,14 +179,43 @@ describe("memory", () => {
 });
 
 describe("limits", () => {
-  test("a channel table too large for one HELLO: a LOG frame says so, the HELLO is counted as dropped", async () => {
+  test("32 channels with long names: HELLO with those that fit, CHANNELS frames with the rest, all named", async () => {
     const d = await CoreDevice.create();
-    for (let i = 0; i < 12; i++) d.x.addLongChannel();
+    for (let i = 0; i < 32; i++) expect(d.x.addLongChannel()).toBe(i);
+    d.init(0);
+    const boot = d.take();
+    // 55 fixed bytes + 56 per channel: 8 fit in the HELLO and 8 in each CHANNELS frame (20 fixed bytes)
+    expect(boot.map((f) => [f.type, f.seq])).toEqual([["hello", 0], ["channels", 1], ["channels", 2], ["channels", 3], ["status", 4]]);
+    expect(d.raw.slice(0, 4).every((b) => b.length <= 512)).toBe(true);
+    expect(ofType(boot, "status")[0]).toMatchObject({ dropped: 0, framesSent: 4 });
+    const tables = new ChannelTables();
+    for (const f of boot) tables.update(f);
+    const name = (i: number) => `a-channel-name-that-is-forty-bytes-lo-${String(i).padStart(2, "0")}`;
+    expect(tables.channels(DEVICE_ID)).toEqual(Array.from({ length: 32 }, (_, i) => ({ id: i, kind: FREQUENT, name: name(i), unit: "twelve-bytes" })));
+    // telemetry (what simulate and the benchmarks count and print) names every channel of the summaries
+    for (let ch = 0; ch < 32; ch++) d.x.sample(ch, ch, 10);
+    d.run(1000, 60_000);
+    const batch = new FrameBatchBuilder();
+    for (const bytes of d.raw) batch.add(0, DEVICE_ID, bytes);
+    const telemetry = new FleetTelemetry();
+    const named = new Map<number, unknown>();
+    for (const f of telemetry.ingest(batch.take())) {
+      if (f.frame.type !== "summary") continue;
+      for (const c of telemetry.toJson(f).channels as Array<{ channel: number; name?: string }>) named.set(c.channel, c.name);
+    }
+    expect([...named].sort((a, b) => a[0] - b[0])).toEqual(Array.from({ length: 32 }, (_, i) => [i, name(i)]));
+  });
+
+  test("a channel whose name and unit alone are larger than a frame: a LOG says so after the HELLO", async () => {
+    const d = await CoreDevice.create();
+    d.x.addTestChannel(FREQUENT);
+    d.x.addHugeChannel();
     d.init(0);
     const frames = d.take();
-    expect(frames.map((f) => [f.type, f.seq])).toEqual([["log", 0], ["status", 1]]);
-    expect(ofType(frames, "log")[0]).toMatchObject({ level: 0, text: expect.stringContaining("hello does not fit") });
-    expect(ofType(frames, "status")[0]).toMatchObject({ dropped: 1, framesSent: 1 });
+    expect(frames.map((f) => [f.type, f.seq])).toEqual([["hello", 0], ["log", 1], ["status", 2]]);
+    expect(ofType(frames, "hello")[0].channels.map((c) => c.name)).toEqual(["c0"]);
+    expect(ofType(frames, "log")[0]).toMatchObject({ level: 0, text: expect.stringContaining("do not fit in one frame") });
+    expect(ofType(frames, "status")[0]).toMatchObject({ dropped: 1, framesSent: 2 });
   });
 
   test("device time wrapping past 2^32 ms: windows, fetches and STATUS go on", async () => {

@@ -28,6 +28,7 @@ export interface CoreExports {
   control(len: number): number;
   addTestChannel(kind: number): number;
   addLongChannel(): number;
+  addHugeChannel(): number;
   attachTableSensor(nch: number, rareMask: number, periodMs: number, minIntervalMs: number): number;
   sensorTable(): number;
   valuesBuf(): number;

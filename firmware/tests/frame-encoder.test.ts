@@ -5,7 +5,7 @@
 import { crc32 as zlibCrc32 } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compileAssemblyScript } from "../../host/build/compile.js";
-import { encodeFrame, type ControlFrame, type Frame } from "../../host/protocol/index.js";
+import { decodeFrame, encodeFrame, type ControlFrame, type Frame } from "../../host/protocol/index.js";
 import { loadProtocolVectors } from "../../host/protocol/vectors.js";
 import { Random } from "../../simulator/random.js";
 
@@ -21,8 +21,11 @@ interface Entry {
   frameBuffer(): number;
   summaryMaxEntries(): number;
   helloBegin(device: number, seq: number, t: number, abi: number, hashPtr: number, period: number, n: number): void;
-  helloChannel(id: number, kind: number): void;
+  helloChannel(id: number, kind: number): number;
   helloEnd(): number;
+  channelsBegin(device: number, seq: number, t: number, n: number): void;
+  channelsEnd(): number;
+  channelEntries(): number;
   summaryBegin(device: number, seq: number, t: number, start: number, len: number): void;
   summaryEntry(ch: number, count: number, min: number, max: number, mean: number, std: number, last: number): void;
   summaryEnd(): number;
@@ -78,6 +81,15 @@ function encodeOnDevice(e: Entry, f: Exclude<Frame, ControlFrame>, marks?: numbe
       }
       return e.helloEnd();
     }
+    case "channels":
+      marks?.push(e.heapMark());
+      e.channelsBegin(f.device, f.seq, f.t, f.channels.length);
+      for (const c of f.channels) {
+        putString(e, 2, c.name);
+        putString(e, 3, c.unit);
+        e.helloChannel(c.id, c.kind);
+      }
+      return e.channelsEnd();
     case "summary":
       marks?.push(e.heapMark());
       e.summaryBegin(f.device, f.seq, f.t, f.windowStart, f.windowMs);
@@ -124,7 +136,7 @@ describe("device frame encoder (Wasm) against the golden vectors", () => {
     idle.push(e.heapMark());
     const step = idle[1] - idle[0];
     for (const v of uplink) {
-      if (v.fields.type === "hello") continue; // hello swaps strings between channel calls (test-side allocation)
+      if (v.fields.type === "hello" || v.fields.type === "channels") continue; // hello and channels swap strings between channel calls (test-side allocation)
       const marks: number[] = [];
       encodeOnDevice(e, v.fields as Exclude<Frame, ControlFrame>, marks);
       marks.push(e.heapMark());
@@ -178,7 +190,7 @@ describe("device frame encoder (Wasm) against the golden vectors", () => {
     expect(e.encodeEvent(1, 2, 3, 0, 1, 1, 0)).toBe(29);
   });
 
-  it("hello fails when the channel calls do not match the declared count, or overflow 512 bytes", () => {
+  it("hello fails when the channel calls do not match the declared count", () => {
     const e = instantiate();
     putString(e, 0, "x@1");
     putString(e, 1, "esp32");
@@ -187,11 +199,40 @@ describe("device frame encoder (Wasm) against the golden vectors", () => {
     e.helloBegin(1, 0, 0, 1, e.scratch() + 1024, 1000, 2);
     e.helloChannel(0, 0);
     expect(e.helloEnd()).toBe(ERR_INVALID);
-    putString(e, 2, "n".repeat(200));
-    e.helloBegin(1, 0, 0, 1, e.scratch() + 1024, 1000, 3);
-    for (let i = 0; i < 3; i++) e.helloChannel(i, 0);
-    expect(e.helloEnd()).toBe(ERR_INVALID);
+    e.channelsBegin(1, 0, 0, 2);
+    e.helloChannel(0, 0);
+    e.helloChannel(1, 0);
+    e.helloChannel(2, 0);
+    expect(e.channelsEnd()).toBe(ERR_INVALID);
     expect(e.summaryEnd()).toBe(ERR_INVALID); // an end without its begin
+  });
+
+  it("a channel that does not fit ends the hello at the channels before it; CHANNELS take the rest", () => {
+    const e = instantiate();
+    putString(e, 0, "x@1");
+    putString(e, 1, "esp32");
+    putString(e, 2, "n".repeat(200));
+    putString(e, 3, "C");
+    e.helloBegin(1, 0, 0, 1, e.scratch() + 1024, 1000, 3);
+    expect([0, 1, 2].map((i) => e.helloChannel(i, 0))).toEqual([1, 1, 0]);
+    putString(e, 2, "t"); // a smaller entry after a refused one is refused too: ids stay in order
+    expect(e.helloChannel(3, 0)).toBe(0);
+    expect(e.channelEntries()).toBe(2);
+    let len = e.helloEnd();
+    const hello = decodeFrame(mem(e).slice(e.frameBuffer(), e.frameBuffer() + len));
+    expect(hello.ok && hello.frame.type === "hello" && hello.frame.channels.map((c) => [c.id, c.name.length])).toEqual([[0, 200], [1, 200]]);
+    putString(e, 2, "n".repeat(200));
+    e.channelsBegin(1, 1, 0, 1);
+    expect(e.helloChannel(2, 0)).toBe(1);
+    len = e.channelsEnd();
+    const rest = decodeFrame(mem(e).slice(e.frameBuffer(), e.frameBuffer() + len));
+    expect(rest.ok && rest.frame.type === "channels" && rest.frame.channels.map((c) => c.id)).toEqual([2]);
+    // an entry larger than any frame (two 255-byte strings): no CHANNELS frame can carry it
+    putString(e, 2, "n".repeat(255));
+    putString(e, 3, "u".repeat(255));
+    e.channelsBegin(1, 2, 0, 1);
+    expect(e.helloChannel(2, 0)).toBe(0);
+    expect(e.channelsEnd()).toBe(ERR_INVALID);
   });
 });
 

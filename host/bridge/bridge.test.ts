@@ -205,6 +205,21 @@ describe("bridge, other inputs and upstreams", () => {
     expect(lower.metrics.duplicates.total()).toBe(1);
   });
 
+  it("a CHANNELS frame after the hello: its channels are named upstream and kept in devices.json", async () => {
+    const out = join(tempDir(), "out.ndjson");
+    const b = await startBridge({ listen: "tcp://127.0.0.1:0", upstreams: [`file:${out}`] });
+    const dev = await TcpDevice.connect(b.tcpAddress!.port);
+    cleanups.push(() => dev.close());
+    dev.send(helloFrame(0xabc));
+    dev.send({ type: "channels", device: 0xabc, seq: 1, t: 0, channels: [{ id: 2, kind: 0, name: "co2", unit: "ppm" }] });
+    dev.send({ type: "event", device: 0xabc, seq: 2, t: 20, channel: 2, kind: 1, value: 1500, code: 0 });
+    await waitFor(() => ndjson(out).length === 3, "3 frames upstream");
+    expect(ndjson(out)[1]).toMatchObject({ type: "channels", channels: [{ id: 2, kind: "frequent", name: "co2", unit: "ppm" }] });
+    expect(ndjson(out)[2]).toMatchObject({ type: "event", channel: 2, name: "co2", unit: "ppm" });
+    const saved = JSON.parse(readFileSync(join(b.spoolDir, "devices.json"), "utf8")) as Record<string, { channels: Array<{ id: number }> }>;
+    expect(saved["00000abc"].channels.map((c) => c.id)).toEqual([0, 1, 2]);
+  });
+
   it("http upstream: batched POSTs, retried after errors, in order", async () => {
     const bodies: unknown[][] = [];
     let calls = 0;

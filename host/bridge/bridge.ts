@@ -250,6 +250,7 @@ export class Bridge implements Ingest {
     if (verdict.kind === "new" && verdict.gap > 0) m.seqGaps.inc(deviceName(frame.device), verdict.gap);
     this.dedupe.accept(frame.device, frame.seq, crc, verdict.session);
     if (frame.type === "hello") this.devices.hello(frame);
+    else if (frame.type === "channels") this.devices.channelsFrame(frame);
     // The frame's bytes go to disk; its JSON view is built when it is forwarded (records.ts), with the
     // channel names of the hello in force now.
     this.append({

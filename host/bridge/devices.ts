@@ -1,4 +1,4 @@
-// The bridge's fleet: which devices it knows (their latest hello, persisted in the spool directory so
+// The bridge's fleet: which devices it knows (their latest hello with the CHANNELS after it, persisted in the spool directory so
 // names and units survive a restart), which link each is on now, and control routing: a command is
 // encoded as a CONTROL frame (signed when the device has a key), sent down the device's link, and
 // answered by the device's ACK frame whose ackedSeq is the command id (docs/protocol.md 0x06).
@@ -6,7 +6,9 @@
 import { randomInt } from "node:crypto";
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { encodeFrame, signFrame, type AckFrame, type ControlCommand, type ControlFrame, type HelloChannel, type HelloFrame } from "../protocol/index.js";
+import {
+  encodeFrame, helloWithChannels, signFrame, type AckFrame, type ChannelsFrame, type ControlCommand, type ControlFrame, type HelloChannel, type HelloFrame,
+} from "../protocol/index.js";
 import { deviceName } from "./records.js";
 
 /** A way down to devices: a serial port, a TCP connection, a chained bridge, a MicroPython node. */
@@ -73,6 +75,15 @@ export class Devices {
     const k = this.known.get(frame.device) ?? {};
     k.hello = frame;
     this.known.set(frame.device, k);
+    this.persist();
+  }
+
+  /** The rest of the channel table after a HELLO (0x07): added to the hello by id and persisted. A
+   *  CHANNELS frame without a known hello has nothing to add to (the table starts at a HELLO). */
+  channelsFrame(frame: ChannelsFrame): void {
+    const k = this.known.get(frame.device);
+    if (!k?.hello) return;
+    k.hello = helloWithChannels(k.hello, frame);
     this.persist();
   }
 

@@ -35,7 +35,7 @@ describe("decodeFrame rejects, with a reason", () => {
   });
   it("unknown version, unknown type, flags set", () => {
     expect(errorOf(withByte(status, 0, 2))).toMatch(/unknown version 2/);
-    expect(errorOf(withByte(status, 1, 0x07))).toMatch(/unknown type 0x07/);
+    expect(errorOf(withByte(status, 1, 0x08))).toMatch(/unknown type 0x08/); // 0x07 is CHANNELS
     expect(errorOf(withByte(status, 2, 0x01))).toMatch(/flags/);
   });
   it("unknown control op", () => {

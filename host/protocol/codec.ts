@@ -38,6 +38,17 @@ function writeControl(w: ByteWriter, f: ControlFrame): void {
   }
 }
 
+/** u8 N, then N entries {u8 id, u8 kind, str name, str unit}: the same in HELLO and CHANNELS. */
+function writeChannelTable(w: ByteWriter, channels: readonly HelloChannel[]): void {
+  w.u8(channels.length, "channel count");
+  for (const c of channels) {
+    w.u8(c.id, "channel id");
+    w.u8(c.kind, "channel kind");
+    w.str(c.name, "channel name");
+    w.str(c.unit, "channel unit");
+  }
+}
+
 function writePayload(w: ByteWriter, f: Frame): void {
   switch (f.type) {
     case "hello":
@@ -46,13 +57,10 @@ function writePayload(w: ByteWriter, f: Frame): void {
       w.str(f.board, "board");
       w.bytes(hexToBytes(f.appHash, APP_HASH_PREFIX_BYTES, "appHash"));
       w.u32(f.samplePeriodMs, "samplePeriodMs");
-      w.u8(f.channels.length, "channel count");
-      for (const c of f.channels) {
-        w.u8(c.id, "channel id");
-        w.u8(c.kind, "channel kind");
-        w.str(c.name, "channel name");
-        w.str(c.unit, "channel unit");
-      }
+      writeChannelTable(w, f.channels);
+      return;
+    case "channels":
+      writeChannelTable(w, f.channels);
       return;
     case "summary":
       w.u32(f.windowStart, "windowStart");
@@ -120,6 +128,13 @@ function readControl(r: ByteReader, header: { device: number; seq: number; t: nu
   }
 }
 
+function readChannelTable(r: ByteReader): HelloChannel[] {
+  const n = r.u8("channel count");
+  const channels: HelloChannel[] = [];
+  for (let i = 0; i < n; i++) channels.push({ id: r.u8("channel id"), kind: r.u8("channel kind"), name: r.str("channel name"), unit: r.str("channel unit") });
+  return channels;
+}
+
 // Objects are written out field by field, header first, rather than as { ...header, ... }: a spread
 // followed by more fields takes V8's slow path (microseconds per frame; the bridge decodes every frame).
 function readPayload(r: ByteReader, type: FrameTypeName, header: { device: number; seq: number; t: number }): Frame {
@@ -131,11 +146,11 @@ function readPayload(r: ByteReader, type: FrameTypeName, header: { device: numbe
       const board = r.str("board");
       const appHash = Buffer.from(r.bytes(APP_HASH_PREFIX_BYTES, "appHash")).toString("hex");
       const samplePeriodMs = r.u32("samplePeriodMs");
-      const n = r.u8("channel count");
-      const channels: HelloChannel[] = [];
-      for (let i = 0; i < n; i++) channels.push({ id: r.u8("channel id"), kind: r.u8("channel kind"), name: r.str("channel name"), unit: r.str("channel unit") });
+      const channels = readChannelTable(r);
       return { device, seq, t, type, abi, firmware, board, appHash, samplePeriodMs, channels };
     }
+    case "channels":
+      return { device, seq, t, type, channels: readChannelTable(r) };
     case "summary": {
       const windowStart = r.u32("windowStart");
       const windowMs = r.u32("windowMs");

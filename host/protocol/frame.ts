@@ -24,6 +24,7 @@ export const FrameType = {
   status: 0x04,
   log: 0x05,
   ack: 0x06,
+  channels: 0x07,
   control: 0x10,
 } as const;
 export type FrameTypeName = keyof typeof FrameType;
@@ -82,6 +83,13 @@ export interface HelloFrame extends FrameHeader {
   /** The first 8 bytes of the module's SHA-256, as 16 lowercase hex digits. */
   appHash: string;
   samplePeriodMs: number;
+  channels: HelloChannel[];
+}
+
+/** The part of the channel table a HELLO had no room for, sent right after it (0x07). A host resets a
+ *  device's table on HELLO and adds these entries by id. */
+export interface ChannelsFrame extends FrameHeader {
+  type: "channels";
   channels: HelloChannel[];
 }
 
@@ -151,6 +159,6 @@ export type ControlCommand =
   | { op: "hello" };
 export type ControlFrame = FrameHeader & { type: "control" } & ControlCommand;
 
-export type Frame = HelloFrame | SummaryFrame | EventFrame | StatusFrame | LogFrame | AckFrame | ControlFrame;
+export type Frame = HelloFrame | ChannelsFrame | SummaryFrame | EventFrame | StatusFrame | LogFrame | AckFrame | ControlFrame;
 
 export type DecodeResult = { ok: true; frame: Frame } | { ok: false; error: string };

@@ -23,6 +23,10 @@ function num(v: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
+function channelTableJson(channels: readonly HelloChannel[]): JsonObject[] {
+  return channels.map((c) => ({ id: c.id, kind: nameOf(ChannelKind, c.kind), name: c.name, unit: c.unit }));
+}
+
 /** @param channelsFromHello the `channels` of the device's latest hello, to name channel ids. */
 export function frameToJson(frame: Frame, channelsFromHello?: readonly HelloChannel[]): JsonObject {
   // Fields are set one by one in a fixed order rather than spread ({ ...head, ... } takes V8's slow
@@ -40,7 +44,10 @@ export function frameToJson(frame: Frame, channelsFromHello?: readonly HelloChan
     case "hello":
       out.abi = frame.abi; out.firmware = frame.firmware; out.board = frame.board; out.appHash = frame.appHash;
       out.samplePeriodMs = frame.samplePeriodMs;
-      out.channels = frame.channels.map((c) => ({ id: c.id, kind: nameOf(ChannelKind, c.kind), name: c.name, unit: c.unit }));
+      out.channels = channelTableJson(frame.channels);
+      return out;
+    case "channels":
+      out.channels = channelTableJson(frame.channels);
       return out;
     case "summary":
       out.windowStart = frame.windowStart; out.windowMs = frame.windowMs;

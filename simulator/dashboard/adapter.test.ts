@@ -61,6 +61,17 @@ describe("DashboardFeed", () => {
     expect(feed.counters).toEqual({ frames: 8, malformed: 1, alerts: 1, faults: 1, resets: 1 });
   });
 
+  it("a CHANNELS frame after the hello publishes the hello again with the whole table; a new hello resets it", () => {
+    const events: DashboardEvent[] = [];
+    const feed = new DashboardFeed({ publish: (e) => events.push(e), devices: 1, wallClock: () => 0 });
+    const more: Frame = { type: "channels", device: 7, seq: 1, t: 0, channels: [{ id: 6, kind: 0, name: "co2", unit: "ppm" }] };
+    const orphan: Frame = { ...more, device: 9 }; // no hello from device 9 yet: nothing to add to
+    feed.addSlice(slice([[1_000, hello], [1_000, more], [1_000, orphan], [2_000, { ...hello, seq: 2 }]]), 2_000);
+    const hellos = events.filter((e) => e.kind === "hello") as Array<{ t: number; channels: Array<{ id: number; name: string }> }>;
+    expect(hellos.map((h) => [h.t, h.channels.map((c) => c.id)])).toEqual([[1_000, [0, 5]], [1_000, [0, 5, 6]], [2_000, [0, 5]]]);
+    expect(hellos[1].channels[2]).toEqual({ id: 6, name: "co2", unit: "ppm", rare: false });
+  });
+
   it("measures frames per second over a sliding wall-clock window", () => {
     const fleet: DashboardEvent[] = [];
     let wall = 0;

@@ -2,7 +2,7 @@
 // resets) into DashboardEvents, plus one fleet-counters event per slice. Decodes with the host protocol
 // codec; the simulate command calls `addSlice` from its onSlice and hands events to Dashboard.publish.
 // Logs and acks are not shown. No I/O; the wall clock is injected so tests are deterministic.
-import { ChannelKind, EventKind, decodeFrame, type Frame } from "../../host/protocol/index.js";
+import { ChannelKind, ChannelTables, EventKind, decodeFrame, type Frame } from "../../host/protocol/index.js";
 import { frameAt } from "../fleet/frame-batch.js";
 import type { SliceResult } from "../fleet/fleet.js";
 import type { DashboardEvent, DashboardEventKind } from "./events.js";
@@ -36,6 +36,8 @@ export class DashboardFeed {
   private readonly rateWindowMs: number;
   /** (wall ms, frames so far) samples, oldest first, spanning about rateWindowMs. */
   private readonly rate: Array<[number, number]> = [];
+  /** Each device's hello with the CHANNELS frames after it merged in: published whole as a hello event. */
+  private readonly tables = new ChannelTables();
 
   constructor(private readonly options: DashboardFeedOptions) {
     this.wallClock = options.wallClock ?? (() => performance.now());
@@ -71,11 +73,15 @@ export class DashboardFeed {
     const device = frame.device;
     switch (frame.type) {
       case "hello":
+      case "channels": {
+        const hello = this.tables.update(frame);
+        if (!hello) break; // CHANNELS without its HELLO: nothing to add to
         publish({
-          kind: "hello", device, t, firmware: frame.firmware, board: frame.board,
-          channels: frame.channels.map((c) => ({ id: c.id, name: c.name, unit: c.unit, rare: c.kind === ChannelKind.RARE })),
+          kind: "hello", device, t, firmware: hello.firmware, board: hello.board,
+          channels: hello.channels.map((c) => ({ id: c.id, name: c.name, unit: c.unit, rare: c.kind === ChannelKind.RARE })),
         });
         break;
+      }
       case "summary":
         for (const e of frame.entries) {
           publish({ kind: "summary", device, t, channel: e.channel, count: e.count, min: e.min, max: e.max, mean: e.mean, std: e.std, last: e.last });

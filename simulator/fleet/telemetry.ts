@@ -1,7 +1,7 @@
-// What a fleet's frames add up to: decoded frames with each device's channel table (from its hello),
+// What a fleet's frames add up to: decoded frames with each device's channel table (its hello + CHANNELS),
 // counters for the live view and the final summary, and the edge-reduction figure: bytes on the link
 // against the same readings sent as one JSON object each. Shared by `iotfw simulate` and the benchmarks.
-import { decodeFrame, EventKind, frameToJson, type Frame, type HelloChannel, type JsonObject } from "../../host/protocol/index.js";
+import { ChannelTables, decodeFrame, EventKind, frameToJson, type Frame, type HelloChannel, type JsonObject } from "../../host/protocol/index.js";
 import { frameAt, type FrameBatch } from "./frame-batch.js";
 
 /** Bytes the serial link framing adds to a frame (COBS overhead byte + 0x00 delimiter, frames < 254 B). */
@@ -35,7 +35,8 @@ export class FleetTelemetry {
   readonly counters: TelemetryCounters = {
     frames: 0, linkBytes: 0, byType: {}, samples: 0, jsonBytes: 0, alerts: 0, faults: 0, resets: 0, undecodable: 0,
   };
-  private readonly channels = new Map<number, HelloChannel[]>();
+  /** Each device's table: its hello's channels plus those of the CHANNELS frames after it. */
+  private readonly tables = new ChannelTables();
 
   /** Decode and count a slice's frames; undecodable ones are counted and skipped. */
   *ingest(batch: FrameBatch): Generator<DecodedFleetFrame> {
@@ -48,8 +49,8 @@ export class FleetTelemetry {
       if (!r.ok) { c.undecodable++; continue; }
       const frame = r.frame;
       c.byType[frame.type] = (c.byType[frame.type] ?? 0) + 1;
-      if (frame.type === "hello") this.channels.set(frame.device, frame.channels);
-      const channels = this.channels.get(frame.device);
+      this.tables.update(frame);
+      const channels = this.tables.channels(frame.device);
       if (frame.type === "summary") {
         for (const e of frame.entries) {
           c.samples += e.count;

@@ -26,6 +26,7 @@ export const TYPE_EVENT: u8 = 0x03;
 export const TYPE_STATUS: u8 = 0x04;
 export const TYPE_LOG: u8 = 0x05;
 export const TYPE_ACK: u8 = 0x06;
+export const TYPE_CHANNELS: u8 = 0x07;
 export const TYPE_CONTROL: u8 = 0x10;
 
 export const EVENT_ALERT_HIGH: u8 = 1;
@@ -56,6 +57,9 @@ let openType: u8 = 0;
 let countAt: i32 = 0;
 let entries: i32 = 0;
 let entriesDeclared: i32 = 0;
+/** Set when a channel entry did not fit in the open HELLO/CHANNELS frame: that entry and every later one
+ *  is refused, so the frame holds a prefix of the table (ids in order) and the rest goes in CHANNELS. */
+let full = false;
 
 export function frameBuffer(): usize { return frame; }
 
@@ -141,13 +145,15 @@ function openSequence(type: u8): void {
   openType = type;
   countAt = cursor;
   entries = 0;
+  full = false;
 }
 function entryFits(type: u8): bool {
   if (openType != type) { broken = true; return false; }
   return true;
 }
 
-/** Hello, in three steps so the channel table needs no array: begin, one call per channel, end. */
+/** Hello, in three steps so the channel table needs no array: begin, one helloChannel per channel, end.
+ *  channelCount is the whole table; the entries that do not fit follow in CHANNELS frames. */
 export function helloBegin(device: u32, seq: u32, t: u32, abi: u8, firmware: string, board: string, appHash8: usize, samplePeriodMs: u32, channelCount: u8): void {
   begin(TYPE_HELLO, device, seq, t);
   putU8(abi);
@@ -158,21 +164,51 @@ export function helloBegin(device: u32, seq: u32, t: u32, abi: u8, firmware: str
     cursor += 8;
   }
   putU32(samplePeriodMs);
-  openSequence(TYPE_HELLO);
-  entriesDeclared = channelCount;
-  putU8(channelCount);
+  openChannelTable(TYPE_HELLO, channelCount);
 }
-export function helloChannel(id: u8, kind: u8, name: string, unit: string): void {
-  if (!entryFits(TYPE_HELLO)) return;
+/** CHANNELS (0x07): the part of the channel table HELLO had no room for, sent right after it: begin with
+ *  the number of entries still to send, one helloChannel per entry, end. */
+export function channelsBegin(device: u32, seq: u32, t: u32, channelCount: u8): void {
+  begin(TYPE_CHANNELS, device, seq, t);
+  openChannelTable(TYPE_CHANNELS, channelCount);
+}
+function openChannelTable(type: u8, channelCount: u8): void {
+  openSequence(type);
+  entriesDeclared = channelCount;
+  putU8(0); // entry count, kept current by helloChannel
+}
+/** One channel entry of the open HELLO or CHANNELS frame. Returns false when it does not fit: nothing is
+ *  written, and no later entry goes into this frame either (the caller sends them in a CHANNELS frame). */
+export function helloChannel(id: u8, kind: u8, name: string, unit: string): bool {
+  if (openType != TYPE_HELLO && openType != TYPE_CHANNELS) { broken = true; return false; }
+  if (broken || full) return false;
+  const entryAt = cursor;
   putU8(id);
   putU8(kind);
   putStr(name);
   putStr(unit);
+  if (broken) { // out of room: take the entry back, the frame stays valid
+    cursor = entryAt;
+    broken = false;
+    full = true;
+    return false;
+  }
   entries++;
+  store<u8>(frame + <usize>countAt, <u8>entries);
+  return true;
 }
-/** ERR_INVALID also when the number of helloChannel calls differs from helloBegin's channelCount. */
-export function helloEnd(): i32 {
-  if (openType != TYPE_HELLO || entries != entriesDeclared) broken = true;
+/** How many entries the open (or just ended) HELLO/CHANNELS frame holds. */
+export function channelEntries(): i32 { return entries; }
+/** The frame's length, or ERR_INVALID when the helloChannel calls were fewer than helloBegin's
+ *  channelCount without the frame having filled up (a broken sequence). */
+export function helloEnd(): i32 { return channelTableEnd(TYPE_HELLO); }
+/** Like helloEnd; also ERR_INVALID when not one entry fitted (an entry too large for any frame). */
+export function channelsEnd(): i32 {
+  if (openType == TYPE_CHANNELS && entries == 0) broken = true;
+  return channelTableEnd(TYPE_CHANNELS);
+}
+function channelTableEnd(type: u8): i32 {
+  if (openType != type || (entries != entriesDeclared && !full)) broken = true;
   return finish();
 }
 

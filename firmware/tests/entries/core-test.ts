@@ -23,9 +23,16 @@ export function addTestChannel(kind: u8): i32 {
 }
 let testChannels = 0;
 
-/** A frequent channel with a 40-byte name and a 12-byte unit: a dozen of them overflow a HELLO. */
+/** A frequent channel with a 40-byte name ending in its number ("...-07") and a 12-byte unit: a dozen of
+ *  them overflow a HELLO, so the table goes on in CHANNELS frames. The name is built once, at setup. */
 export function addLongChannel(): i32 {
-  return addChannel("a-channel-name-that-is-forty-bytes-long!", "twelve-bytes", 0);
+  const n = longChannels++;
+  return addChannel("a-channel-name-that-is-forty-bytes-lo-" + (n < 10 ? "0" : "") + n.toString(), "twelve-bytes", 0);
+}
+let longChannels = 0;
+/** A channel whose name and unit are 255 bytes each: its entry (514 bytes) fits in no frame. */
+export function addHugeChannel(): i32 {
+  return addChannel("n".repeat(255), "u".repeat(255), 0);
 }
 
 // ---- TableSensor: per sensor, a row of the table the test writes:

@@ -22,9 +22,12 @@ export function summaryMaxEntries(): i32 { return enc.SUMMARY_MAX_ENTRIES; }
 export function helloBegin(device: u32, seq: u32, t: u32, abi: u8, appHash8: usize, samplePeriodMs: u32, channelCount: u8): void {
   enc.helloBegin(device, seq, t, abi, slots[0], slots[1], appHash8, samplePeriodMs, channelCount);
 }
-/** name = slot 2, unit = slot 3. */
-export function helloChannel(id: u8, kind: u8): void { enc.helloChannel(id, kind, slots[2], slots[3]); }
+/** name = slot 2, unit = slot 3; 1 when the entry went in, 0 when the frame is full. */
+export function helloChannel(id: u8, kind: u8): i32 { return enc.helloChannel(id, kind, slots[2], slots[3]) ? 1 : 0; }
 export function helloEnd(): i32 { return enc.helloEnd(); }
+export function channelsBegin(device: u32, seq: u32, t: u32, channelCount: u8): void { enc.channelsBegin(device, seq, t, channelCount); }
+export function channelsEnd(): i32 { return enc.channelsEnd(); }
+export function channelEntries(): i32 { return enc.channelEntries(); }
 
 export function summaryBegin(device: u32, seq: u32, t: u32, windowStart: u32, windowLen: u32): void {
   enc.summaryBegin(device, seq, t, windowStart, windowLen);

@@ -1,13 +1,15 @@
 // `iotfw monitor <port>`: decoded frames from a serial port or socket:// as they arrive: one readable
-// line per frame (device, seq, type, channel names from the device's hello), or NDJSON with --json.
+// line per frame (device, seq, type, channel names from the device's hello and CHANNELS frames), or NDJSON with --json.
 // Anything else on the line (boot text, noise) is counted, never fatal. May touch: the port it opens
 // (it writes to it only with --hello: one broadcast HELLO control frame).
 import type { Command } from "commander";
 import { openLink, parseLinkSpec, LinkError } from "../../link/open.js";
-import { BROADCAST_DEVICE, encodeFrame, frameToJson, SerialReader, serialFrame, type Frame, type HelloChannel, type JsonObject } from "../../protocol/index.js";
+import { BROADCAST_DEVICE, ChannelTables, encodeFrame, frameToJson, SerialReader, serialFrame, type Frame, type HelloChannel, type JsonObject } from "../../protocol/index.js";
 import { CliError } from "../errors.js";
 
 const fmt = (v: unknown) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v === null ? "-" : String(v));
+
+const channelList = (j: JsonObject) => (j.channels as JsonObject[]).map((c) => `${c.id}=${c.name}[${c.unit}]`).join(" ");
 
 /** One human-readable line for a decoded frame. */
 export function describeFrame(frame: Frame, channels?: readonly HelloChannel[]): string {
@@ -17,7 +19,9 @@ export function describeFrame(frame: Frame, channels?: readonly HelloChannel[]):
   switch (frame.type) {
     case "hello":
       return `${head} ${j.firmware} on ${j.board}, abi ${j.abi}, sample ${j.samplePeriodMs} ms, channels: ` +
-        (j.channels as JsonObject[]).map((c) => `${c.id}=${c.name}[${c.unit}]`).join(" ");
+        channelList(j);
+    case "channels":
+      return `${head} more channels: ${channelList(j)}`;
     case "summary":
       return `${head} window ${j.windowMs} ms: ` + (j.channels as JsonObject[])
         .map((c) => `${name(c)} n=${c.count} mean=${fmt(c.mean)} min=${fmt(c.min)} max=${fmt(c.max)} sd=${fmt(c.std)}`).join("; ");
@@ -51,7 +55,7 @@ export function register(program: Command): void {
         throw e;
       }
       const limit = opts.count ? Number(opts.count) : Infinity;
-      const hellos = new Map<number, readonly HelloChannel[]>();
+      const tables = new ChannelTables(); // hello + CHANNELS: the channel names of each device
       const reader = new SerialReader();
       let frames = 0;
       await new Promise<void>((resolve) => {
@@ -62,8 +66,9 @@ export function register(program: Command): void {
         link.stream.once("close", stop);
         link.stream.on("data", (chunk: Buffer) => {
           for (const { frame } of reader.push(chunk)) {
-            if (frame.type === "hello") hellos.set(frame.device, frame.channels);
-            const out = opts.json ? JSON.stringify({ ...frameToJson(frame, hellos.get(frame.device)), rxMs: Date.now() }) : describeFrame(frame, hellos.get(frame.device));
+            tables.update(frame);
+            const channels = tables.channels(frame.device);
+            const out = opts.json ? JSON.stringify({ ...frameToJson(frame, channels), rxMs: Date.now() }) : describeFrame(frame, channels);
             process.stdout.write(out + "\n");
             if (++frames >= limit) { resolve(); return; }
           }
