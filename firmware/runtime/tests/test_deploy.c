@@ -1,10 +1,14 @@
 /* The deploy receiver against real images (fixtures/deploy.txt: "<file> <status> <detail>" where each
  * file is a whole request: "IOTD" + u32 BE length + image from encodeWasmImage), fed in pieces of
  * several sizes into a RAM sink; failures never reach commit, and stop before the bad part is stored. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../core/deploy.h"
+#include "../core/deploy_socket.h"
 #include "../hal_link.generated.h"
 #include "check.h"
 
@@ -117,5 +121,21 @@ void test_deploy(void) {
   CHECK_EQ(sink_state.committed, 0);
   sink_state.reject = 0;
   CHECK_EQ(run(good, (uint32_t)good_len, 1460, capacity, &detail), IOTFW_DEPLOY_OK);
+
+  /* The socket loop both ports use, over a real socket pair: the host writes the request and half-closes;
+   * the device side stages and commits it, answers, drains and closes. */
+  int pair[2];
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+  CHECK_EQ(write(pair[0], good, good_len), (long)good_len);
+  shutdown(pair[0], SHUT_WR);
+  sink_state.committed = 0;
+  static uint8_t buf[512];
+  CHECK_EQ(iotfw_deploy_serve_socket(pair[1], &rx, &sink, capacity, IOTFW_HAL_VERSION, buf, sizeof buf, 2), IOTFW_DEPLOY_OK);
+  CHECK_EQ(sink_state.committed, 1);
+  uint8_t answer[IOTFW_DEPLOY_ANSWER_SIZE];
+  CHECK_EQ(read(pair[0], answer, sizeof answer), (long)sizeof answer);
+  CHECK(memcmp(answer, "IOTD", 4) == 0);
+  CHECK_EQ(answer[4] | answer[5] | answer[6] | answer[7], 0); /* status OK, big-endian */
+  close(pair[0]);
   free(good);
 }

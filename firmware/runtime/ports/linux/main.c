@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/deploy.h"
+#include "core/deploy_socket.h"
 #include "core/image.h"
 #include "core/link_framing.h"
 #include "core/runtime.h"
@@ -92,25 +93,8 @@ static const iotfw_deploy_sink_t sink = { NULL, s_begin, s_write, s_validate, s_
 static void serve_deploy(int c) {
   static iotfw_deploy_rx_t rx;
   static uint8_t buf[4096];
-  struct timeval tv = { .tv_sec = 10 };
-  setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  iotfw_deploy_rx_init(&rx, &sink, 1024 * 1024, IOTFW_HAL_VERSION);
-  int32_t st = IOTFW_DEPLOY_MORE;
-  while (st == IOTFW_DEPLOY_MORE) {
-    ssize_t n = recv(c, buf, sizeof buf, 0);
-    if (n <= 0) { st = iotfw_deploy_rx_closed(&rx); break; }
-    uint32_t used;
-    st = iotfw_deploy_rx_feed(&rx, buf, (uint32_t)n, &used);
-  }
-  if (st != IOTFW_DEPLOY_TRUNCATED) {
-    uint8_t answer[IOTFW_DEPLOY_ANSWER_SIZE];
-    iotfw_deploy_answer(&rx, answer);
-    send(c, answer, sizeof answer, MSG_NOSIGNAL);
-    shutdown(c, SHUT_WR);
-    while (recv(c, buf, sizeof buf, 0) > 0) {}
-  }
+  int32_t st = iotfw_deploy_serve_socket(c, &rx, &sink, 1024 * 1024, IOTFW_HAL_VERSION, buf, sizeof buf, 10);
   fprintf(stderr, "iotfw-runtime: deploy: %s\n", iotfw_deploy_status_text(st));
-  close(c);
 }
 
 /* ---- link ---- */

@@ -19,6 +19,7 @@
 #include "lwip/sockets.h"
 
 #include "core/deploy.h"
+#include "core/deploy_socket.h"
 #include "core/image.h"
 #include "core/link_framing.h"
 #include "core/runtime.h"
@@ -110,25 +111,8 @@ static void deploy_task(void *arg) {
   for (;;) {
     int c = accept(server, NULL, NULL);
     if (c < 0) continue;
-    struct timeval tv = { .tv_sec = 10 };
-    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    iotfw_deploy_rx_init(&rx, &sink, staging(), IOTFW_HAL_VERSION);
-    int32_t st = IOTFW_DEPLOY_MORE;
-    while (st == IOTFW_DEPLOY_MORE) {
-      int n = recv(c, buf, sizeof buf, 0);
-      if (n <= 0) { st = iotfw_deploy_rx_closed(&rx); break; }
-      uint32_t used;
-      st = iotfw_deploy_rx_feed(&rx, buf, (uint32_t)n, &used);
-    }
-    if (st != IOTFW_DEPLOY_TRUNCATED) {
-      uint8_t answer[IOTFW_DEPLOY_ANSWER_SIZE];
-      iotfw_deploy_answer(&rx, answer);
-      send(c, answer, sizeof answer, 0);
-      shutdown(c, SHUT_WR);
-      while (recv(c, buf, sizeof buf, 0) > 0) {} /* drain until the host closes: no reset on its unsent bytes */
-    }
+    int32_t st = iotfw_deploy_serve_socket(c, &rx, &sink, staging(), IOTFW_HAL_VERSION, buf, sizeof buf, 10);
     ESP_LOGI(TAG, "deploy: %s", iotfw_deploy_status_text(st));
-    close(c);
   }
 }
 
