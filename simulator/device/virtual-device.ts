@@ -105,6 +105,20 @@ export class VirtualDevice {
     }
   }
 
+  /** A deploy: run `module` (fuel-instrumented; sha256 of the module as built) from now on, restarting
+   *  at once with reset_info reason RESET_REMOTE, as the runtime's iotfw_rt_restart does. */
+  replaceModule(module: WebAssembly.Module, sha256: Uint8Array): void {
+    (this.options as { module: WebAssembly.Module }).module = module;
+    this.host.options.appHash = sha256;
+    this.resets++;
+    this.lastResetReason = HalConst.RESET_REMOTE;
+    this.lastResetDetail = "deploy";
+    this.failuresInARow = 0;
+    this.booted = false;
+    this.created = false;
+    this.nextTickMs = this.clock.ms;
+  }
+
   /** A fresh instance (start function run), not yet initialised. */
   private create(): boolean {
     this.booted = false;

@@ -5,7 +5,7 @@
 import { availableParallelism } from "node:os";
 import { instrumentFuel } from "../device/fuel.js";
 import { mergeBatches, type FrameBatch } from "./frame-batch.js";
-import { childProcessShard, inProcessShard, type ShardHandle, type ShardReply, type ShardReset } from "./shard-host.js";
+import { childProcessShard, inProcessShard, type Engine, type ShardHandle, type ShardReply, type ShardReset } from "./shard-host.js";
 import type { FleetWiringSpec } from "./wiring.js";
 
 /** Devices one process takes at most: under the ~13,000 Wasm memories a Node process can map. */
@@ -27,6 +27,10 @@ export interface FleetOptions {
   fuelPerCall?: number;
   wiring: FleetWiringSpec;
   startMs?: number;
+  /** What runs the modules: V8 (default) or the device's C runtime with Wasm3 (docs/runtime.md "The sim port"). */
+  engine?: Engine;
+  /** The C runtime's time budget per call, device ms (engine wasm3). */
+  budgetMs?: number;
 }
 
 export interface SliceResult {
@@ -70,7 +74,7 @@ export class Fleet {
         spec: {
           board: options.board, appHash: options.appHash, binary, deviceIds: part,
           fuelPerCall: options.fuelPerCall ?? DEFAULT_FUEL_PER_CALL, wiring: options.wiring,
-          bootAtMs: options.startMs ?? 0,
+          bootAtMs: options.startMs ?? 0, engine: options.engine, budgetMs: options.budgetMs,
         },
       }));
     }
@@ -102,12 +106,23 @@ export class Fleet {
 
   /** Deliver a downlink frame to a device at device time atMs; the frames it answered with. */
   async control(deviceId: number, frame: Uint8Array, atMs: number): Promise<{ status: number | null; batch: FrameBatch }> {
-    const k = this.shardOf(deviceId);
-    if (k < 0 || k >= this.shards.length || !this.deviceIds.includes(deviceId)) throw new FleetError(`no device ${deviceId} in this fleet`);
-    const r = await this.shards[k].request({ op: "control", device: deviceId, frame, atMs });
+    const r = await this.shards[this.shardFor(deviceId)].request({ op: "control", device: deviceId, frame, atMs });
     if (r.op === "error") throw new FleetError(r.message);
     if (r.op !== "control") throw new FleetError(`unexpected shard reply ${r.op}`);
     return { status: r.status, batch: r.batch };
+  }
+
+  /** Deploy a module (as built; sha256 of it) to one device at device time atMs: it restarts with it,
+   *  reset_info reason RESET_REMOTE, keeping its id. */
+  async deploy(deviceId: number, binary: Uint8Array, sha256: Uint8Array, atMs: number): Promise<void> {
+    const r = await this.shards[this.shardFor(deviceId)].request({ op: "deploy", device: deviceId, binary: await instrumentFuel(binary), sha256, atMs });
+    if (r.op === "error") throw new FleetError(r.message);
+  }
+
+  private shardFor(deviceId: number): number {
+    const k = this.shardOf(deviceId);
+    if (k < 0 || k >= this.shards.length || !this.deviceIds.includes(deviceId)) throw new FleetError(`no device ${deviceId} in this fleet`);
+    return k;
   }
 
   async close(): Promise<void> {

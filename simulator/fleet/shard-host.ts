@@ -5,9 +5,13 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../host/repo-root.js";
-import { Shard, type ShardReset } from "./shard.js";
+import { Shard, type FleetShard, type ShardReset } from "./shard.js";
+import { Wasm3Shard } from "../wasm3/wasm3-shard.js";
 import type { FrameBatch } from "./frame-batch.js";
 import { createDeviceFactory, type FleetWiringSpec } from "./wiring.js";
+
+/** The C runtime's default time budget for one init, tick or control (docs/runtime.md "Watchdog"). */
+export const DEFAULT_BUDGET_MS = 1000;
 
 export interface ShardSpec {
   board: string;
@@ -18,7 +22,13 @@ export interface ShardSpec {
   fuelPerCall: number;
   wiring: FleetWiringSpec;
   bootAtMs: number;
+  /** What runs the modules: V8 in this process (default) or the C runtime with Wasm3. */
+  engine?: Engine;
+  /** The runtime's time budget per call in device ms (the wasm3 engine's C runtime). */
+  budgetMs?: number;
 }
+
+export type Engine = "v8" | "wasm3";
 
 export type { ShardReset } from "./shard.js";
 export interface ShardSliceResult {
@@ -31,33 +41,34 @@ export type ShardRequest =
   | { op: "start"; spec: ShardSpec }
   | { op: "run"; endMs: number }
   | { op: "control"; device: number; frame: Uint8Array; atMs: number }
+  | { op: "deploy"; device: number; binary: Uint8Array; sha256: Uint8Array; atMs: number }
   | { op: "stop" };
 
 export type ShardReply =
   | { op: "started"; devices: number }
   | { op: "slice"; result: ShardSliceResult }
   | { op: "control"; status: number | null; batch: FrameBatch }
+  | { op: "deployed" }
   | { op: "error"; message: string };
 
 /** Handles requests against a Shard; used in-process and by shard-process.ts. */
 export class ShardServer {
-  private shard?: Shard;
+  private shard?: FleetShard;
   private ticksBefore = 0;
 
-  handle(req: ShardRequest): ShardReply {
+  async handle(req: ShardRequest): Promise<ShardReply> {
     try {
       switch (req.op) {
         case "start": {
-          const module = new WebAssembly.Module(req.spec.binary as Uint8Array<ArrayBuffer>);
-          this.shard = new Shard({
-            board: req.spec.board,
-            appHash: req.spec.appHash,
-            module,
-            deviceIds: req.spec.deviceIds,
-            fuelPerCall: req.spec.fuelPerCall,
-            factory: createDeviceFactory(req.spec.wiring),
-          });
-          this.shard.boot(req.spec.bootAtMs);
+          const spec = req.spec;
+          const common = {
+            board: spec.board, appHash: spec.appHash, deviceIds: spec.deviceIds, fuelPerCall: spec.fuelPerCall,
+            factory: createDeviceFactory(spec.wiring),
+          };
+          this.shard = spec.engine === "wasm3"
+            ? await Wasm3Shard.create({ ...common, binary: spec.binary, budgetMs: spec.budgetMs ?? DEFAULT_BUDGET_MS })
+            : new Shard({ ...common, module: new WebAssembly.Module(spec.binary as Uint8Array<ArrayBuffer>) });
+          this.shard.boot(spec.bootAtMs);
           return { op: "started", devices: req.spec.deviceIds.length };
         }
         case "run": {
@@ -72,7 +83,12 @@ export class ShardServer {
           const status = shard.control(req.device, req.frame, req.atMs);
           return { op: "control", status, batch: shard.takeFrames() };
         }
+        case "deploy": {
+          this.need().deploy(req.device, req.binary, req.sha256, req.atMs);
+          return { op: "deployed" };
+        }
         case "stop":
+          this.shard?.close();
           this.shard = undefined;
           return { op: "started", devices: 0 };
       }
@@ -81,7 +97,7 @@ export class ShardServer {
     }
   }
 
-  private need(): Shard {
+  private need(): FleetShard {
     if (!this.shard) throw new Error("shard not started");
     return this.shard;
   }
@@ -95,8 +111,8 @@ export interface ShardHandle {
 export function inProcessShard(): ShardHandle {
   const server = new ShardServer();
   return {
-    request: async (req) => server.handle(req),
-    close: async () => undefined,
+    request: (req) => server.handle(req),
+    close: async () => { await server.handle({ op: "stop" }); },
   };
 }
 

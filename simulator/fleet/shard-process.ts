@@ -2,9 +2,13 @@
 import { ShardServer, type ShardRequest } from "./shard-host.js";
 
 const server = new ShardServer();
+// Requests come one at a time (the fleet awaits each reply), so handling them in turn keeps their order.
+let queue: Promise<void> = Promise.resolve();
 process.on("message", (req: ShardRequest) => {
-  const reply = server.handle(req);
-  process.send!(reply);
-  if (req.op === "stop") process.exit(0);
+  queue = queue.then(async () => {
+    const reply = await server.handle(req);
+    process.send!(reply);
+    if (req.op === "stop") process.exit(0);
+  });
 });
 process.on("disconnect", () => process.exit(0));

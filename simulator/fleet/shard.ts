@@ -37,7 +37,23 @@ export interface ShardCounters {
   resets: number;
 }
 
-export class Shard {
+/** What the fleet asks of a shard, whichever engine runs its modules: this file's Shard (V8, in this
+ *  process) or simulator/wasm3/wasm3-shard.ts (the C runtime and Wasm3). Both give frames and resets in
+ *  (tick time, device id) order, so their outputs compare byte for byte. */
+export interface FleetShard {
+  readonly counters: ShardCounters;
+  boot(atMs: number): void;
+  runUntil(endMs: number): FrameBatch;
+  control(deviceId: number, frame: Uint8Array, atMs: number): number | null;
+  /** Swap a device's module for another (a deploy): it restarts now with reset_info RESET_REMOTE.
+   *  binary: fuel-instrumented as the shard's; sha256: of the module as built. */
+  deploy(deviceId: number, binary: Uint8Array, sha256: Uint8Array, atMs: number): void;
+  takeFrames(): FrameBatch;
+  takeResets(): ShardReset[];
+  close(): void;
+}
+
+export class Shard implements FleetShard {
   readonly devices = new Map<number, VirtualDevice>();
   readonly counters: ShardCounters = { ticks: 0, frames: 0, frameBytes: 0, resets: 0 };
   /** Every device, by ascending id: the order a slice runs them in. */
@@ -115,6 +131,15 @@ export class Shard {
     dev.clock.setMs(Math.max(dev.clock.ms, atMs));
     return dev.control(frame);
   }
+
+  deploy(deviceId: number, binary: Uint8Array, sha256: Uint8Array, atMs: number): void {
+    const dev = this.devices.get(deviceId);
+    if (!dev) throw new Error(`no device ${deviceId} in this shard`);
+    dev.clock.setMs(Math.max(dev.clock.ms, atMs));
+    dev.replaceModule(new WebAssembly.Module(binary as Uint8Array<ArrayBuffer>), sha256);
+  }
+
+  close(): void { /* nothing held outside this process's heap */ }
 
   /** Frames sent outside runUntil (by control), taken with the next batch or explicitly. */
   takeFrames(): FrameBatch { return this.out.take(); }

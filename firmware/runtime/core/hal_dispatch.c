@@ -10,6 +10,7 @@
 
 const char IOTFW_TRAP_OUT_OF_BOUNDS[] = "[trap] out of bounds memory access (HAL argument)";
 const char IOTFW_TRAP_PANIC[] = "[trap] module panic";
+const char IOTFW_TRAP_WATCHDOG[] = "[trap] watchdog: the call exceeded its budget";
 
 uint8_t *iotfw_mem_range(uint8_t *mem, uint32_t mem_size, uint32_t offset, uint64_t len) {
   if ((uint64_t)offset + len > mem_size) return NULL;
@@ -98,12 +99,13 @@ static const char *t_app_hash(uint64_t *sp, uint8_t *mem, uint32_t mem_size) {
   return NULL;
 }
 static const char *t_reset_info(uint64_t *sp, uint8_t *mem, uint32_t mem_size) { UNUSED_MEM; ret_u32(sp, iotfw_hal_reset_info()); return NULL; }
-/* panic returns nothing: no result slot, arguments from slot 0. */
+/* panic returns nothing: no result slot, arguments from slot 0. A null string (0) reaches the port as
+ * NULL: AssemblyScript's abort() passes one when it has no message or no file name. */
 static const char *t_panic(uint64_t *sp, uint8_t *mem, uint32_t mem_size) {
   if (iotfw_as_string_bytes(mem, mem_size, A_U(0)) < 0 || iotfw_as_string_bytes(mem, mem_size, A_U(1)) < 0) {
     return IOTFW_TRAP_OUT_OF_BOUNDS;
   }
-  iotfw_hal_panic(mem + A_U(0), mem + A_U(1), A_U(2), A_U(3));
+  iotfw_hal_panic(A_U(0) ? mem + A_U(0) : NULL, A_U(1) ? mem + A_U(1) : NULL, A_U(2), A_U(3));
   return IOTFW_TRAP_PANIC; /* abi.json: "The runtime logs it and traps" */
 }
 
@@ -143,6 +145,7 @@ const iotfw_hal_entry_t *iotfw_hal_dispatch_find(const char *name) {
 }
 
 int32_t iotfw_as_string_bytes(const uint8_t *mem, uint32_t mem_size, uint32_t ptr) {
+  if (ptr == 0) return 0;
   if (ptr < 4u || ptr > mem_size) return -1;
   uint32_t len = (uint32_t)mem[ptr - 4] | ((uint32_t)mem[ptr - 3] << 8) | ((uint32_t)mem[ptr - 2] << 16) |
                  ((uint32_t)mem[ptr - 1] << 24);
@@ -151,6 +154,8 @@ int32_t iotfw_as_string_bytes(const uint8_t *mem, uint32_t mem_size, uint32_t pt
 }
 
 uint32_t iotfw_as_string_to_utf8(const uint8_t *text, uint8_t *out, uint32_t max) {
+  if (max == 0) return 0;
+  if (text == NULL) { out[0] = 0; return 0; }
   uint32_t bytes = (uint32_t)text[-4] | ((uint32_t)text[-3] << 8) | ((uint32_t)text[-2] << 16) | ((uint32_t)text[-1] << 24);
   uint32_t units = bytes / 2u, o = 0;
   if (max == 0) return 0;

@@ -23,6 +23,9 @@ extern const uint32_t IOTFW_HAL_DISPATCH_COUNT;
 
 extern const char IOTFW_TRAP_OUT_OF_BOUNDS[];
 extern const char IOTFW_TRAP_PANIC[];
+/* An engine's word for "the call ran past its budget" (engine/wasm3_engine.c: the simulator's fuel ran
+ * out); the runtime restarts the module with RESET_WATCHDOG, as for a call that returned too late. */
+extern const char IOTFW_TRAP_WATCHDOG[];
 
 /* The entry for an import name, or NULL. */
 const iotfw_hal_entry_t *iotfw_hal_dispatch_find(const char *name);
@@ -32,11 +35,12 @@ const iotfw_hal_entry_t *iotfw_hal_dispatch_find(const char *name);
 uint8_t *iotfw_mem_range(uint8_t *mem, uint32_t mem_size, uint32_t offset, uint64_t len);
 
 /* An AssemblyScript string at ptr (UTF-16LE code units, byte length as u32 at ptr - 4), checked against
- * memory: returns its byte length, or -1 when the length prefix or the text leaves memory. */
+ * memory: returns its byte length, or -1 when the length prefix or the text leaves memory. ptr 0 is
+ * AssemblyScript's null (abort without a message or a file name): 0. */
 int32_t iotfw_as_string_bytes(const uint8_t *mem, uint32_t mem_size, uint32_t ptr);
 /* Convert such a string (the port's panic has only the pointer: length at text - 4) to UTF-8 in out
  * (max bytes incl. the NUL; cut at a character boundary); unpaired surrogates become U+FFFD. Returns the
- * UTF-8 length. */
+ * UTF-8 length. text NULL (a null string) gives "" and returns 0. */
 uint32_t iotfw_as_string_to_utf8(const uint8_t *text, uint8_t *out, uint32_t max);
 
 #endif /* IOTFW_HAL_DISPATCH_H */

@@ -97,6 +97,7 @@ static void fail(iotfw_runtime_t *rt, uint32_t reason, const char *why, uint32_t
 
 /* Check a call's outcome: a trap, or an overrun of the budget. Returns 1 when the instance survived. */
 static int survived(iotfw_runtime_t *rt, const char *trap, uint32_t started, uint32_t ended) {
+  if (trap == IOTFW_TRAP_WATCHDOG) { fail(rt, IOTFW_RESET_WATCHDOG, "a call exceeded its time budget", ended); return 0; }
   if (trap != NULL) { fail(rt, IOTFW_RESET_TRAP, trap, ended); return 0; }
   if ((uint32_t)diff(ended, started) > rt->budget_ms) {
     fail(rt, IOTFW_RESET_WATCHDOG, "a call exceeded its time budget", ended);
@@ -140,7 +141,11 @@ uint32_t iotfw_rt_poll(iotfw_runtime_t *rt) {
       rt->next_ms = ended + (delay > 0 ? delay : 1u);
     }
   }
-  now = iotfw_hal_time_ms();
+  return iotfw_rt_wait(rt);
+}
+
+uint32_t iotfw_rt_wait(const iotfw_runtime_t *rt) {
+  uint32_t now = iotfw_hal_time_ms();
   return diff(rt->next_ms, now) > 0 ? (uint32_t)diff(rt->next_ms, now) : 0u;
 }
 
@@ -204,13 +209,17 @@ uint32_t iotfw_hal_reset_info(void) {
   return iotfw_rt_current ? iotfw_reset_record_info(iotfw_rt_current->record) : 0u;
 }
 
+/* The text is the simulator's (simulator/hal/host.ts panic): "<message> at <file>:<line>:<column>", with
+ * "abort" and "?" for a null message or file; the log line adds "panic: " in front. */
 void iotfw_hal_panic(uint8_t *message, uint8_t *file, uint32_t line, uint32_t column) {
   uint8_t msg[64], where[48];
   iotfw_as_string_to_utf8(message, msg, sizeof msg);
   iotfw_as_string_to_utf8(file, where, sizeof where);
-  char text[160];
-  int n = snprintf(text, sizeof text, "panic: %s at %s:%u:%u", (const char *)msg, (const char *)where,
-                   (unsigned)line, (unsigned)column);
-  if (iotfw_rt_current) copy_text(iotfw_rt_current->last_error, sizeof iotfw_rt_current->last_error, text);
-  iotfw_hal_log(IOTFW_LOG_ERROR, (uint8_t *)text, (uint32_t)(n > 0 ? (n < (int)sizeof text ? n : (int)sizeof text - 1) : 0));
+  char text[168];
+  int n = snprintf(text, sizeof text, "panic: %s at %s:%u:%u", message ? (const char *)msg : "abort",
+                   file ? (const char *)where : "?", (unsigned)line, (unsigned)column);
+  if (n < 0) n = 0;
+  if (n >= (int)sizeof text) n = (int)sizeof text - 1;
+  if (iotfw_rt_current) copy_text(iotfw_rt_current->last_error, sizeof iotfw_rt_current->last_error, text + 7);
+  iotfw_hal_log(IOTFW_LOG_ERROR, (uint8_t *)text, (uint32_t)n);
 }

@@ -96,6 +96,8 @@ int32_t iotfw_rt_set_key(iotfw_runtime_t *rt, const uint8_t *key, uint32_t len);
 /* Run what is due now (boot: load + init; or one tick). Returns the milliseconds until something is due
  * again: the port sleeps that long, or until a downlink frame arrives. */
 uint32_t iotfw_rt_poll(iotfw_runtime_t *rt);
+/* The milliseconds until iotfw_rt_poll has something to do (0: due now), without running anything. */
+uint32_t iotfw_rt_wait(const iotfw_runtime_t *rt);
 /* A downlink frame from the link: the module's status, IOTFW_ERR_NOT_READY (no module running),
  * IOTFW_ERR_INVALID (empty or longer than CONTROL_MAX: refused, counted), IOTFW_CONTROL_UNAUTHENTICATED
  * (keyed device: bad or missing HMAC) or IOTFW_CONTROL_TRAPPED. A keyed device's frame may be

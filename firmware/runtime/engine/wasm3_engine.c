@@ -1,31 +1,29 @@
 /* The Wasm3 engine behind the runtime core (iotfw_engine_ops_t): parse, link every import of the
  * generated link table (IOTFW_HAL_IMPORTS) to its bounds-checking thunk (core/hal_dispatch.c) with
- * m3_LinkRawFunctionEx, instantiate, check abi_version(), and call init/tick/control.
- * UNVERIFIED HERE: compiled only where Wasm3 v0.5.0 exists (the ESP-IDF and Linux ports fetch it at the
- * user's build); these machines have no Wasm3, so this file is never compiled by `npm test`. Written
- * against wasm3.h / m3_api_defs.h of v0.5.0. Touches one Wasm3 environment and runtime. */
+ * m3_LinkRawFunctionEx, instantiate, check abi_version(), and call init/tick/control. Written against
+ * Wasm3 v0.5.0 and run by `npm test` with it (the sim port on x86-64 and on rv32 under QEMU; the Linux
+ * port). Touches one Wasm3 environment and runtime. */
 #include "wasm3_engine.h"
 
 #include <string.h>
 
-#include "m3_api_defs.h"
 #include "wasm3.h"
 
 #include "../core/hal_dispatch.h"
 #include "../hal_link.generated.h"
 
-#if defined(d_m3Use32BitSlots) && d_m3Use32BitSlots
-#error "the HAL thunks read one 64-bit slot per argument (Wasm3's raw-call layout without d_m3Use32BitSlots)"
-#endif
+/* Wasm3 passes a raw function's arguments as one 64-bit slot each (m3ApiGetArg: `_sp++` on a
+ * uint64_t *), the result slot first, whatever d_m3Use32BitSlots says about the interpreter's own
+ * registers: that is the layout the thunks read, and all this file relies on. */
 
 /* One raw function for every import: the link table entry rides in the import context's userdata. */
-static m3ApiRawFunction(iotfw_m3_trampoline) {
-  const iotfw_hal_entry_t *entry = (const iotfw_hal_entry_t *)_ctx->userdata;
+static const void *iotfw_m3_trampoline(IM3Runtime runtime, IM3ImportContext ctx, uint64_t *sp, void *mem_unused) {
+  const iotfw_hal_entry_t *entry = (const iotfw_hal_entry_t *)ctx->userdata;
   uint32_t size = 0;
   uint8_t *mem = m3_GetMemory(runtime, &size, 0);
-  (void)_mem;
+  (void)mem_unused;
   if (mem == NULL) size = 0; /* a module without memory: every pointer argument traps */
-  return entry->thunk(_sp, mem, size);
+  return entry->thunk(sp, mem, size);
 }
 
 static const char *find(IM3Runtime rt, IM3Function *out, const char *name) {
@@ -44,6 +42,23 @@ static const char *link_hal(IM3Module module) {
   return NULL;
 }
 
+/* Fill the fuel counter before a call (the simulator's instrumented copy only). */
+static void refuel(iotfw_wasm3_t *w) {
+  if (w->fuel == NULL || w->fuel_per_call == 0) return;
+  M3TaggedValue v;
+  v.type = c_m3Type_i32;
+  v.value.i32 = w->fuel_per_call;
+  m3_SetGlobal(w->fuel, &v);
+}
+
+/* A trap after the fuel ran out is the watchdog, not the module's fault. */
+static const char *outcome(iotfw_wasm3_t *w, M3Result r) {
+  if (r == NULL || w->fuel == NULL || w->fuel_per_call == 0) return r;
+  M3TaggedValue v;
+  if (m3_GetGlobal(w->fuel, &v) == NULL && v.type == c_m3Type_i32 && v.value.i32 == 0) return IOTFW_TRAP_WATCHDOG;
+  return r;
+}
+
 static const char *w_load(void *ctx, const uint8_t *bytes, uint32_t len) {
   iotfw_wasm3_t *w = ctx;
   if (w->env == NULL && (w->env = m3_NewEnvironment()) == NULL) return "Wasm3: no memory for the environment";
@@ -55,7 +70,9 @@ static const char *w_load(void *ctx, const uint8_t *bytes, uint32_t len) {
   r = m3_LoadModule(w->rt, module);
   if (r) { m3_FreeModule(module); return r; }
   if ((r = link_hal(module)) != NULL) return r;
-  if ((r = m3_RunStart(module)) != NULL) return r;
+  w->fuel = m3_FindGlobal(module, IOTFW_FUEL_EXPORT);
+  /* The start function (AssemblyScript's top-level code) spends the counter's initial fuel. */
+  if ((r = outcome(w, m3_RunStart(module))) != NULL) return r;
   const char *e;
   if ((e = find(w->rt, &w->f_abi, IOTFW_EXPORT_ABI_VERSION)) || (e = find(w->rt, &w->f_init, IOTFW_EXPORT_INIT)) ||
       (e = find(w->rt, &w->f_tick, IOTFW_EXPORT_TICK)) || (e = find(w->rt, &w->f_control_buffer, IOTFW_EXPORT_CONTROL_BUFFER)) ||
@@ -68,25 +85,32 @@ static const char *w_load(void *ctx, const uint8_t *bytes, uint32_t len) {
 
 static const char *w_init(void *ctx, int32_t *status) {
   iotfw_wasm3_t *w = ctx;
-  M3Result r = m3_CallV(w->f_init);
+  refuel(w);
+  M3Result r = outcome(w, m3_CallV(w->f_init));
   return r ? r : m3_GetResultsV(w->f_init, status);
 }
 
 static const char *w_tick(void *ctx, uint32_t now_ms, uint32_t *delay_ms) {
   iotfw_wasm3_t *w = ctx;
-  M3Result r = m3_CallV(w->f_tick, now_ms);
+  refuel(w);
+  M3Result r = outcome(w, m3_CallV(w->f_tick, now_ms));
   return r ? r : m3_GetResultsV(w->f_tick, delay_ms);
 }
 
 static const char *w_control(void *ctx, const uint8_t *frame, uint32_t len, int32_t *status) {
   iotfw_wasm3_t *w = ctx;
   uint32_t at = 0, size = 0;
-  M3Result r = m3_CallV(w->f_control_buffer);
+  refuel(w);
+  M3Result r = outcome(w, m3_CallV(w->f_control_buffer));
   if (r || (r = m3_GetResultsV(w->f_control_buffer, &at))) return r;
-  uint8_t *dst = iotfw_mem_range(m3_GetMemory(w->rt, &size, 0), size, at, len);
+  /* Memory first, then its size: as arguments of one call their order of evaluation is unspecified, and
+   * gcc passed the size before m3_GetMemory had set it (every control frame trapped). */
+  uint8_t *mem = m3_GetMemory(w->rt, &size, 0);
+  uint8_t *dst = iotfw_mem_range(mem, size, at, len);
   if (dst == NULL) return IOTFW_TRAP_OUT_OF_BOUNDS;
   memcpy(dst, frame, len);
-  r = m3_CallV(w->f_control, len);
+  refuel(w);
+  r = outcome(w, m3_CallV(w->f_control, len));
   return r ? r : m3_GetResultsV(w->f_control, status);
 }
 
@@ -94,6 +118,7 @@ static void w_unload(void *ctx) {
   iotfw_wasm3_t *w = ctx;
   if (w->rt) m3_FreeRuntime(w->rt); /* frees the loaded module and its linear memory */
   w->rt = NULL;
+  w->fuel = NULL;
 }
 
 int iotfw_wasm3_validate(iotfw_wasm3_t *w, const uint8_t *bytes, uint32_t len) {
@@ -103,6 +128,12 @@ int iotfw_wasm3_validate(iotfw_wasm3_t *w, const uint8_t *bytes, uint32_t len) {
   if (m3_ParseModule(w->env, &module, bytes, len)) return -1;
   m3_FreeModule(module);
   return 0;
+}
+
+void iotfw_wasm3_free(iotfw_wasm3_t *w) {
+  w_unload(w);
+  if (w->env) m3_FreeEnvironment(w->env);
+  w->env = NULL;
 }
 
 void iotfw_wasm3_engine(iotfw_wasm3_t *w, uint32_t stack_bytes, iotfw_engine_ops_t *ops) {

@@ -107,6 +107,14 @@ void test_hal_dispatch(void) {
   CHECK(call("panic", psp) == IOTFW_TRAP_OUT_OF_BOUNDS);
   psp[0] = slot(2);
   CHECK(call("panic", psp) == IOTFW_TRAP_OUT_OF_BOUNDS);
+  /* Null strings (AssemblyScript's abort() without a file name or message): the panic text, not a trap
+   * of the thunk, with the simulator's placeholders. */
+  psp[0] = slot(0x404); psp[1] = slot(0);
+  CHECK(call("panic", psp) == IOTFW_TRAP_PANIC);
+  CHECK(strcmp(fake_last_log, "panic: boom\xc3\xa9\xf0\x9f\x98\x80 at ?:12:3") == 0);
+  psp[0] = slot(0);
+  CHECK(call("panic", psp) == IOTFW_TRAP_PANIC);
+  CHECK(strcmp(fake_last_log, "panic: abort at ?:12:3") == 0);
   /* UTF-8 conversion cuts at a character boundary and always terminates. */
   uint8_t small[6];
   CHECK_EQ(iotfw_as_string_to_utf8(mem + 0x404, small, sizeof small), 4); /* "boomé" + NUL needs 7: é is not cut */
