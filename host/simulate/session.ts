@@ -6,6 +6,7 @@ import { once } from "node:events";
 import { buildApp } from "../build/build.js";
 import { loadBoard } from "../build/boards.js";
 import { Fleet } from "../../simulator/fleet/fleet.js";
+import type { Engine } from "../../simulator/fleet/shard-host.js";
 import { runFleet, type Speed } from "../../simulator/fleet/run.js";
 import { FleetTelemetry } from "../../simulator/fleet/telemetry.js";
 import type { FleetWiringSpec, HardwarePart } from "../../simulator/fleet/wiring.js";
@@ -47,6 +48,8 @@ export interface SimulateOptions {
   /** Per-device keys (the bridge's --keys file): keyed devices sign their frames on every link and take
    *  only downlink frames signed with their key (host/simulate/device-keys.ts). */
   keysFile?: string;
+  /** What runs the modules: "v8" (default) or "wasm3", the device's C runtime (docs/runtime.md "The sim port"). */
+  engine?: Engine;
   /** Where build outputs go (default build/<board>). */
   buildDir?: string;
   cwd?: string;
@@ -69,6 +72,7 @@ export interface SimulateProgress {
 
 export interface SimulateResult extends SimulateProgress {
   app: string;
+  engine: Engine;
   sha256: string;
   shards: number;
 }
@@ -90,7 +94,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   const hash = Buffer.from(built.manifest.sha256, "hex");
   const fleet = await Fleet.start({
     binary: built.binary, appHash: hash, board: board.name, devices: options.devices,
-    workers: options.workers, inProcess: options.inProcess, wiring,
+    workers: options.workers, inProcess: options.inProcess, wiring, engine: options.engine,
   });
 
   const telemetry = new FleetTelemetry();
@@ -169,7 +173,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
         }
       },
     });
-    return { ...progress(run.deviceMs, run.wallMs), app: `${built.manifest.app.name}@${built.manifest.app.version}`, sha256: built.manifest.sha256, shards: fleet.shardCount };
+    return { ...progress(run.deviceMs, run.wallMs), app: `${built.manifest.app.name}@${built.manifest.app.version}`, sha256: built.manifest.sha256, shards: fleet.shardCount, engine: options.engine ?? "v8" };
   } finally {
     await fleet.close();
     await serial?.close();

@@ -17,6 +17,10 @@ export interface VirtualDeviceOptions {
   wiring: DeviceWiring;
   /** Loop iterations one init or tick may take before the watchdog resets the module. */
   fuelPerCall: number;
+  /** Device milliseconds one init, tick or control may take (HAL calls that wait move the clock) before
+   *  the watchdog resets the module, as the C runtime's budget does (docs/runtime.md "Watchdog").
+   *  Default DEFAULT_BUDGET_MS. */
+  budgetMs?: number;
   onFrame(frame: Uint8Array, device: VirtualDevice): void;
   onLog?(level: number, text: string, device: VirtualDevice): void;
   /** A reset happened (after the module was restarted). */
@@ -30,6 +34,9 @@ export class WasmMemoryExhausted extends Error {}
 
 /** After this many restarts in a row without one good tick, the device waits this long before booting again. */
 const BOOT_LOOP_BACKOFF_MS = 1_000;
+/** The C runtime's default budget for one call (firmware/runtime/ports/*: --budget-ms 1000). */
+export const DEFAULT_BUDGET_MS = 1_000;
+const OVER_BUDGET = "a call exceeded its time budget";
 
 export class VirtualDevice {
   readonly clock = new VirtualClock();
@@ -74,13 +81,15 @@ export class VirtualDevice {
     this.clock.setMs(this.nextTickMs);
     if (!this.booted) { this.instantiate(); return; }
     this.fuel.value = this.options.fuelPerCall;
+    const started = this.clock.ms;
     let delay: number;
     try {
-      delay = this.exports.tick(this.clock.ms >>> 0) >>> 0;
+      delay = this.exports.tick(started >>> 0) >>> 0;
     } catch (err) {
       this.reset(err);
       return;
     }
+    if (this.overBudget(started)) return;
     this.failuresInARow = 0;
     // The delay counts from when tick returned (a HAL call may have taken device time); at least 1 ms.
     this.nextTickMs = this.clock.ms + Math.max(1, delay);
@@ -94,8 +103,10 @@ export class VirtualDevice {
     const at = this.exports.control_buffer();
     new Uint8Array(this.exports.memory.buffer, at, frame.length).set(frame);
     this.fuel.value = this.options.fuelPerCall;
+    const started = this.clock.ms;
     try {
       const status = this.exports.control(frame.length);
+      if (this.overBudget(started)) return null;
       // A control may change the schedule (wake, set-rate): tick again now so the module re-plans.
       this.nextTickMs = Math.min(this.nextTickMs, this.clock.ms + 1);
       return status;
@@ -144,8 +155,10 @@ export class VirtualDevice {
     if (!this.created && !this.create()) return;
     this.created = false; // the next boot needs a fresh instance
     this.fuel.value = this.options.fuelPerCall;
+    const started = this.clock.ms;
     try {
       this.exports.init();
+      if (this.overBudget(started)) return;
       this.booted = true;
       this.nextTickMs = this.clock.ms;
     } catch (err) {
@@ -153,10 +166,16 @@ export class VirtualDevice {
     }
   }
 
-  private reset(err: unknown): void {
-    const watchdog = this.fuel !== undefined && this.fuel.value === 0;
+  /** The call that started at device ms `started` returned too late: the watchdog resets the module. */
+  private overBudget(started: number): boolean {
+    if (this.clock.ms - started <= (this.options.budgetMs ?? DEFAULT_BUDGET_MS)) return false;
+    this.reset(OVER_BUDGET, true);
+    return true;
+  }
+
+  private reset(err: unknown, watchdog = this.fuel !== undefined && this.fuel.value === 0): void {
     this.lastResetReason = watchdog ? HalConst.RESET_WATCHDOG : HalConst.RESET_TRAP;
-    this.lastResetDetail = watchdog ? "tick exceeded its budget" : err instanceof ModulePanic || err instanceof Error ? err.message : String(err);
+    this.lastResetDetail = watchdog ? OVER_BUDGET : err instanceof ModulePanic || err instanceof Error ? err.message : String(err);
     this.resets++;
     this.failuresInARow++;
     this.booted = false;

@@ -33,6 +33,12 @@ export interface HalHostOptions {
 /** Thrown inside a HAL import to trap the module (panic); the device's watchdog catches it. */
 export class ModulePanic extends Error {}
 
+/** Thrown when a pointer argument's range leaves the module's memory: the module traps, as the C
+ *  runtime's thunks make it trap before a port sees the pointer (firmware/runtime/core/hal_dispatch.c). */
+export class HalBoundsTrap extends Error {
+  constructor(name: string) { super(`out of bounds memory access (HAL argument of ${name})`); }
+}
+
 const utf8 = new TextDecoder();
 /** bytes() keys a view by ptr * (this + 1) + len: unique (len <= this), and exact in a double, for
  *  memories up to 64 MiB; larger ones get a fresh view per call. */
@@ -94,6 +100,12 @@ export class HalHost implements HalImports {
     return ptr >= 0 && len >= 0 && ptr + len <= this.view().length;
   }
 
+  /** Trap unless [ptr, ptr + len) is inside memory; every pointer argument is checked first, as the
+   *  runtime's thunks do, whatever else the call would answer. */
+  private within(name: string, ptr: number, len: number): void {
+    if (!this.inBounds(ptr >>> 0, len >>> 0)) throw new HalBoundsTrap(name);
+  }
+
   private pin(pin: number): PinDevice | undefined { return this.options.wiring.pins.get(pin); }
 
   private writeU32s(ptr: number, values: ArrayLike<number>): void {
@@ -128,11 +140,11 @@ export class HalHost implements HalImports {
     return Status.OK;
   }
   gpio_edges(pin: number, out: number, max: number): number {
+    this.within("gpio_edges", out, (max >>> 0) * 8);
     const from = this.watchedFrom.get(pin);
     const dev = this.pin(pin);
     if (from === undefined) return Status.ERR_INVALID;
     if (!dev?.edges) return 0;
-    if (!this.inBounds(out, max * 8)) return Status.ERR_INVALID;
     const now = this.options.clock.us;
     const edges = dev.edges(from, now);
     const taken = edges.slice(Math.max(0, edges.length - max)); // the native queue drops the oldest
@@ -156,16 +168,21 @@ export class HalHost implements HalImports {
   }
 
   // ---- i2c
+  /** Buses the module opened with i2c_setup: a transfer on any other is refused (docs/runtime.md "Bus
+   *  setup"), as the C HALs refuse it. Kept across module restarts, like a port's configured bus. */
+  private readonly openBuses = new Set<number>();
   i2c_setup(bus: number, freq_hz: number): number {
     if (!this.options.wiring.i2c.has(bus)) return Status.ERR_INVALID;
-    return freq_hz > 0 && freq_hz <= 1_000_000 ? Status.OK : Status.ERR_INVALID;
+    if (!(freq_hz > 0 && freq_hz <= 1_000_000)) return Status.ERR_INVALID;
+    this.openBuses.add(bus);
+    return Status.OK;
   }
   /** Reused answer of i2cTarget: one lookup per transaction of every device, so no object per call. */
   private readonly found: { status: number; target?: I2cTarget } = { status: Status.OK };
 
   private i2cTarget(bus: number, addr: number): { status: number; target?: I2cTarget } {
     const parts = this.options.wiring.i2c.get(bus);
-    if (!parts) return INVALID;
+    if (!parts || !this.openBuses.has(bus)) return INVALID;
     const now = this.options.clock.us;
     const fault = this.options.wiring.i2cFault?.check(bus, addr, now) ?? Status.OK;
     if (fault !== Status.OK) return { status: fault };
@@ -176,13 +193,13 @@ export class HalHost implements HalImports {
     return NACK;
   }
   i2c_write(bus: number, addr: number, data: number, len: number): number {
-    if (!this.inBounds(data, len)) return Status.ERR_INVALID;
+    this.within("i2c_write", data, len);
     const { status, target } = this.i2cTarget(bus, addr);
     if (!target) return status;
     return target.write(this.bytes(data, len), this.options.clock.us);
   }
   i2c_read(bus: number, addr: number, out: number, len: number): number {
-    if (!this.inBounds(out, len)) return Status.ERR_INVALID;
+    this.within("i2c_read", out, len);
     const { status, target } = this.i2cTarget(bus, addr);
     if (!target) return status;
     const stretch = target.stretchUs?.(this.options.clock.us) ?? 0;
@@ -190,6 +207,8 @@ export class HalHost implements HalImports {
     return target.read(this.bytes(out, len), this.options.clock.us);
   }
   i2c_write_read(bus: number, addr: number, data: number, len: number, out: number, out_len: number): number {
+    this.within("i2c_write_read", data, len);
+    this.within("i2c_write_read", out, out_len);
     const w = this.i2c_write(bus, addr, data, len);
     return w === Status.OK ? this.i2c_read(bus, addr, out, out_len) : w;
   }
@@ -209,7 +228,7 @@ export class HalHost implements HalImports {
     return r.value;
   }
   pulse_train(pin: number, start_low_us: number, out: number, max: number, timeout_us: number): number {
-    if (!this.inBounds(out, max * 4)) return Status.ERR_INVALID;
+    this.within("pulse_train", out, (max >>> 0) * 4);
     const dev = this.pin(pin);
     if (!dev?.pulseTrain) { this.options.clock.advanceUs(start_low_us + timeout_us); return Status.ERR_TIMEOUT; }
     const r = dev.pulseTrain(start_low_us, max, timeout_us, this.options.clock.us);
@@ -220,7 +239,7 @@ export class HalHost implements HalImports {
     return n;
   }
   pwm_read(pin: number, out: number): number {
-    if (!this.inBounds(out, 8)) return Status.ERR_INVALID;
+    this.within("pwm_read", out, 8);
     const dev = this.pin(pin);
     if (!dev?.pwmCycle) return Status.ERR_TIMEOUT;
     const r = dev.pwmCycle(this.options.clock.us);
@@ -231,12 +250,12 @@ export class HalHost implements HalImports {
 
   // ---- frames, log
   frame_out(data: number, len: number): number {
-    if (!this.inBounds(data, len)) return Status.ERR_INVALID;
+    this.within("frame_out", data, len);
     this.options.onFrame(this.view().slice(data, data + len));
     return Status.OK;
   }
   log(level: number, text: number, len: number): number {
-    if (!this.inBounds(text, len)) return Status.ERR_INVALID;
+    this.within("log", text, len);
     this.options.onLog?.(level, utf8.decode(this.view().subarray(text, text + len)));
     return Status.OK;
   }
@@ -245,13 +264,13 @@ export class HalHost implements HalImports {
   device_id(): number { return this.options.deviceId >>> 0; }
   board_name(out: number, max: number): number {
     const bytes = new TextEncoder().encode(this.options.board);
+    this.within("board_name", out, max >>> 0);
     const n = Math.min(max, bytes.length);
-    if (!this.inBounds(out, n)) return Status.ERR_INVALID;
     this.view().set(bytes.subarray(0, n), out);
     return n;
   }
   app_hash(out: number): number {
-    if (!this.inBounds(out, 32)) return Status.ERR_INVALID;
+    this.within("app_hash", out, 32);
     this.view().set(this.options.appHash.subarray(0, 32), out);
     return 32;
   }

@@ -75,6 +75,7 @@ describe("scripted events", () => {
     const clock = new VirtualClock();
     const host = new HalHost({ deviceId: 1, board: "esp32", appHash: new Uint8Array(32), clock, wiring, onFrame: () => {} });
     host.bind(new WebAssembly.Memory({ initial: 1 }));
+    for (const bus of [0, 1]) expect(host.i2c_setup(bus, 400_000)).toBe(Status.OK); // as a driver opens its bus
     const tally = (fromUs: number, toUs: number, bus: number) => {
       let fails = 0, n = 0;
       const statuses = new Set<number>();

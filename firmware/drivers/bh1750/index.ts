@@ -6,6 +6,7 @@
 // Touches only the HAL's I2C imports and its own buffers; allocates in the constructor only.
 import { i2c_write, i2c_read, time_ms, OK, ERR_INVALID, ERR_NOT_READY } from "../../hal/imports";
 import { Sensor, ERR_RANGE } from "../sensor";
+import { openI2cBus } from "../i2c";
 
 export const BH1750_ADDRESS: i32 = 0x23;       // ADDR low ("Measurement sequence example", p.10)
 export const BH1750_ADDRESS_ALT: i32 = 0x5C;   // ADDR high
@@ -57,7 +58,10 @@ export class Bh1750 extends Sensor {
   /** A new result no sooner than one maximum measurement time (continuous modes). */
   minIntervalMs(): u32 { return this.measurementMaxMs(); }
 
-  setup(): i32 { return this.configure(this.mode, this.mtreg); }
+  setup(): i32 {
+    const s = openI2cBus(this.bus);
+    return s != OK ? s : this.configure(this.mode, this.mtreg);
+  }
 
   /** Change mode and MTreg at run time (as setup does): power on, MTreg, start measuring. */
   configure(mode: u8, mtreg: u8): i32 {

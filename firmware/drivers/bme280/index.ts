@@ -4,6 +4,7 @@
 // in the constructor only.
 import { i2c_write, i2c_write_read, time_us, OK, ERR_TIMEOUT } from "../../hal/imports";
 import { Sensor, ERR_CHIP_ID, ERR_RANGE } from "../sensor";
+import { openI2cBus } from "../i2c";
 import { Bme280Calibration } from "./compensation";
 import {
   REG_CALIB_TP, CALIB_TP_LEN, REG_CALIB_H, CALIB_H_LEN, REG_CHIP_ID, CHIP_ID, REG_RESET, RESET_WORD,
@@ -64,7 +65,9 @@ export class Bme280 extends Sensor {
   }
 
   setup(): i32 {
-    let s = this.readRegs(REG_CHIP_ID, changetype<usize>(this.rx), 1);
+    let s = openI2cBus(this.bus);
+    if (s != OK) return s;
+    s = this.readRegs(REG_CHIP_ID, changetype<usize>(this.rx), 1);
     if (s != OK) return s;
     if (this.rx[0] != CHIP_ID) return ERR_CHIP_ID;
     s = this.writeReg(REG_RESET, RESET_WORD);

@@ -4,6 +4,7 @@
 // read. Touches only the HAL's I2C imports and its own buffers; allocates in the constructor only.
 import { i2c_write, i2c_write_read, OK } from "../../hal/imports";
 import { Sensor, ERR_CHIP_ID, ERR_PROTOCOL } from "../sensor";
+import { openI2cBus } from "../i2c";
 import {
   REG_GYRO_CONFIG, REG_ACCEL_CONFIG, REG_ACCEL_XOUT_H, DATA_LEN, REG_PWR_MGMT_1, REG_WHO_AM_I, WHO_AM_I,
   PWR_WAKE_PLL_X, accelLsbPerG, gyroLsbPerDps, TEMP_LSB_PER_DEGC, TEMP_OFFSET_DEGC, STANDARD_GRAVITY,
@@ -71,7 +72,9 @@ export class Mpu6050 extends Sensor {
 
   /** Check WHO_AM_I, wake the part, set both full-scale ranges and read them back. */
   setup(): i32 {
-    let s = this.readRegs(REG_WHO_AM_I, 1);
+    let s = openI2cBus(this.bus);
+    if (s != OK) return s;
+    s = this.readRegs(REG_WHO_AM_I, 1);
     if (s != OK) return s;
     if (this.rx[0] != WHO_AM_I) return ERR_CHIP_ID;
     s = this.writeReg(REG_PWR_MGMT_1, PWR_WAKE_PLL_X); // leaves sleep mode (power-on default: SLEEP = 1)

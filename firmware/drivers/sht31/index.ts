@@ -3,6 +3,7 @@
 // imports and its own buffers; allocates in the constructor only.
 import { i2c_write, i2c_read, time_us, OK, ERR_NACK, ERR_TIMEOUT } from "../../hal/imports";
 import { Sensor, ERR_CHECKSUM } from "../sensor";
+import { openI2cBus } from "../i2c";
 
 export const SHT31_ADDRESS: i32 = 0x44;           // ADDR pin low (Table 7); 0x45 with ADDR high
 export const SHT31_ADDRESS_ALT: i32 = 0x45;
@@ -55,7 +56,9 @@ export class Sht31 extends Sensor {
   /** Soft reset, then read the status register (3 bytes, CRC-checked): the part answers and its
    *  CRC path works. */
   setup(): i32 {
-    let s = this.command(CMD_SOFT_RESET);
+    let s = openI2cBus(this.bus);
+    if (s != OK) return s;
+    s = this.command(CMD_SOFT_RESET);
     if (s != OK) return s;
     s = this.command(CMD_READ_STATUS);
     // Right after a reset the part may still be busy and NACK the command: retry within t_SR.

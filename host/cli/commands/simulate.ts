@@ -16,6 +16,8 @@ import { BridgeLinkError } from "../../simulate/bridge-links.js";
 import { KeysError } from "../../bridge/keys.js";
 import { PtyError } from "../../link/pty.js";
 import { LinkError } from "../../link/open.js";
+import { RuntimeBuildError } from "../../../simulator/wasm3/runtime-build.js";
+import { RuntimeProcessError } from "../../../simulator/wasm3/runtime-process.js";
 
 interface SimulateFlags {
   sensors: string;
@@ -32,6 +34,7 @@ interface SimulateFlags {
   bridge?: string;
   mqtt?: string;
   keys?: string;
+  engine: string;
 }
 
 const positiveInt = (name: string, text: string): number => {
@@ -67,9 +70,11 @@ export function register(program: Command): void {
     .option("--bridge <url>", "send every device's frames to a bridge as devices on Wi-Fi (tcp://host:port)")
     .option("--mqtt <url>", "publish to an MQTT broker as `iotfw bridge --upstream <url>` would (topics: docs/mqtt.md)")
     .option("--serial <path>", "expose device 1 on a pseudo-terminal linked at <path>, as a board on USB (needs socat)")
+    .option("--engine <engine>", "what runs the module: v8 (Node's engine) or wasm3 (the device's C runtime with Wasm3, built with cmake)", "v8")
     .option("--keys <file>", "per-device HMAC keys (the bridge's --keys file): keyed devices sign frames on their links and drop unsigned control")
     .action(async (flags: SimulateFlags) => {
       const devices = positiveInt("--sensors", flags.sensors);
+      if (flags.engine !== "v8" && flags.engine !== "wasm3") throw new CliError(`--engine takes v8 or wasm3, not "${flags.engine}"`);
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed)) throw new CliError(`--seed takes a whole number, not "${flags.seed}"`);
       let durationMs = Infinity;
@@ -93,7 +98,7 @@ export function register(program: Command): void {
           devices, board: flags.board, appDir: flags.app, durationMs, speed, seed,
           scenario: flags.scenario ? loadScenarioFile(flags.scenario) : undefined,
           out: flags.out, workers: flags.workers ? positiveInt("--workers", flags.workers) : undefined,
-          dashboardPort, serialPath: flags.serial, bridgeUrl: flags.bridge, mqttUrl: flags.mqtt, keysFile: flags.keys, signal: abort.signal,
+          dashboardPort, serialPath: flags.serial, bridgeUrl: flags.bridge, mqttUrl: flags.mqtt, keysFile: flags.keys, engine: flags.engine, signal: abort.signal,
           onProgress: (p) => live?.update(p),
           onDashboard: (url) => process.stderr.write(`dashboard: ${url}\n`),
         });
@@ -103,7 +108,7 @@ export function register(program: Command): void {
         live?.clear();
         if (e instanceof BuildError || e instanceof FleetError || e instanceof WiringError || e instanceof ScenarioError ||
             e instanceof SerialExposureError || e instanceof PtyError || e instanceof LinkError || e instanceof BridgeLinkError || e instanceof SimulateError || e instanceof BridgeError ||
-            e instanceof KeysError) {
+            e instanceof KeysError || e instanceof RuntimeBuildError || e instanceof RuntimeProcessError) {
           throw new CliError(e.message);
         }
         throw e;
@@ -149,7 +154,7 @@ function summary(r: SimulateResult): string {
   const types = Object.entries(c.byType).map(([t, n]) => `${t} ${n}`).join(", ");
   return [
     `simulated ${r.devices} devices running ${r.app} (sha256 ${r.sha256.slice(0, 12)}) for ${clock(r.deviceMs)} of device time ` +
-      `in ${(r.wallMs / 1000).toFixed(1)} s (${speedUp.toFixed(1)}x real time, ${r.shards} process${r.shards === 1 ? "" : "es"})`,
+      `in ${(r.wallMs / 1000).toFixed(1)} s (${speedUp.toFixed(1)}x real time, ${r.shards} process${r.shards === 1 ? "" : "es"}, engine ${r.engine})`,
     `  frames  ${c.frames} (${types || "none"}), ${c.linkBytes} bytes on the link`,
     c.samples === 0
       ? "  samples none summarised yet: no window closed in this run (run longer than the app's windows)"
