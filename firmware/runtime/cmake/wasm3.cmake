@@ -17,3 +17,10 @@ add_library(wasm3 STATIC ${WASM3_SOURCES})
 target_include_directories(wasm3 PUBLIC ${wasm3_src_SOURCE_DIR}/source)
 target_compile_options(wasm3 PRIVATE -w)
 target_link_libraries(wasm3 PUBLIC m) # sqrt, floor... for the float opcodes
+# The device's configuration, the ESP-IDF component's (ports/esp-idf/components/wasm3): 1 KiB code pages,
+# at most 128 value-stack slots per function (Wasm3's own choice for ESP32s, m3_config_platforms.h).
+# Every build uses it, so a module whose function is too large for the chip fails in the simulator's
+# wasm3 engine and under QEMU too, not only on the board.
+set(IOTFW_WASM3_DEFINITIONS "d_m3CodePageAlignSize=1024;d_m3MaxFunctionStackHeight=128;d_m3Use32BitSlots=0"
+    CACHE STRING "Wasm3 configuration macros (keep equal to ports/esp-idf/components/wasm3)")
+target_compile_definitions(wasm3 PUBLIC ${IOTFW_WASM3_DEFINITIONS})

@@ -22,6 +22,10 @@ typedef struct {
 
 #define IOTFW_FUEL_EXPORT "__iotfw_fuel"
 
+/* Wasm3's value stack per module on a device (ESP-IDF port): env-station's deepest call chain needs
+ * under 2 KiB of it; a module that needs more traps with "[trap] stack overflow" on every target. */
+#define IOTFW_WASM3_VALUE_STACK (8u * 1024u)
+
 /* Fill ops with the Wasm3 engine; stack_bytes is Wasm3's value stack (m3_NewRuntime). */
 void iotfw_wasm3_engine(iotfw_wasm3_t *w, uint32_t stack_bytes, iotfw_engine_ops_t *ops);
 /* Parse a module without instantiating it (the deploy receiver's validate step): 0 when Wasm3 accepts it. */

@@ -150,8 +150,7 @@ static void start(void) {
   }
   devices[device_count++] = d;
   select_device(d);
-  /* Wasm3's value stack: 64 KiB as on the ESP32 port (ports/esp-idf/main/main.c). */
-  iotfw_wasm3_engine(&d->wasm3, 64u * 1024u, &d->engine);
+  iotfw_wasm3_engine(&d->wasm3, IOTFW_WASM3_VALUE_STACK, &d->engine); /* the device's value stack */
   d->wasm3.fuel_per_call = fuel;
   iotfw_reset_record_boot(&d->record, IOTFW_RESET_POWER_ON);
   iotfw_rt_init(&d->rt, &d->engine, &d->record, &d->queue, budget);
