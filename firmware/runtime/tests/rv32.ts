@@ -9,14 +9,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../../host/repo-root.js";
+import { findWasm3Source } from "../../../simulator/wasm3/runtime-build.js";
 
 export const RV32_PORT = join(REPO_ROOT, "firmware", "runtime", "ports", "rv32-qemu");
 const PREFIX = "riscv64-unknown-elf-";
 const QEMU = "qemu-system-riscv32";
 
-/** The local Wasm3 v0.5.0 checkout the build uses instead of fetching it. */
+/** The local Wasm3 v0.5.0 checkout the build uses instead of fetching it (the sim port's lookup). */
 export function wasm3Source(): string {
-  return process.env.IOTFW_WASM3_SRC ?? join(REPO_ROOT, "..", "shared", "third_party", "wasm3-v0.5.0");
+  return findWasm3Source() ?? process.env.IOTFW_WASM3_SRC ?? join(REPO_ROOT, "..", "shared", "third_party", "wasm3-v0.5.0");
 }
 
 function run(cmd: string, args: string[]): string | null {
