@@ -19,6 +19,7 @@ const SUITES: Array<[string, string, string]> = [
   ["flash", "flash.js", "benchFlash"],
   ["bridge", "bridge.js", "benchBridge"],
   ["runtime", "runtime.js", "benchRuntime"],
+  ["wasm3", "wasm3.js", "benchWasm3"],
 ];
 
 function format(r: BenchResult): string {
