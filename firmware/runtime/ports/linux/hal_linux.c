@@ -1,9 +1,10 @@
 /* The hardware-specific HAL for Linux: time (CLOCK_MONOTONIC), I2C through /dev/i2c-N (I2C_RDWR ioctl,
  * one transaction for write_read), GPIO through the GPIO character device (uAPI v2 line requests,
  * edge events), pulses timed by polling the line (microsecond-accurate only on an idle core), log to
- * stderr. ADC and chip sensors: a Raspberry Pi has none (ERR_UNSUPPORTED). UNVERIFIED HERE: the test
- * machines have no GPIO chip or I2C bus; written against linux/gpio.h (v2, Linux 5.10+) and
- * linux/i2c-dev.h. Touches the lines and buses the module asks for. */
+ * stderr. ADC and chip sensors: a Raspberry Pi has none (ERR_UNSUPPORTED). Written against linux/gpio.h
+ * (v2, Linux 5.10+) and linux/i2c-dev.h; the test machines have no GPIO chip or I2C bus, so
+ * tests/linux/test_linux_hal.c checks the system calls it makes against a fake device (docs/runtime.md
+ * "The Linux port's bus path"). Touches the lines and buses the module asks for. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/gpio.h>
@@ -91,34 +92,54 @@ int32_t iotfw_hal_gpio_edges(int32_t pin, uint8_t *out, uint32_t max) {
 int32_t iotfw_hal_adc_read(int32_t pin) { (void)pin; return IOTFW_ERR_UNSUPPORTED; }
 int32_t iotfw_hal_sys_sensor_read(int32_t sensor) { (void)sensor; return IOTFW_ERR_UNSUPPORTED; }
 
-/* ---- I2C through /dev/i2c-N ---- */
-static int i2c_fd[8] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+/* ---- I2C through /dev/i2c-N (Linux Documentation/i2c/dev-interface.rst) ----
+ * A bus exists for the module only after i2c_setup (docs/runtime.md "Bus setup"): the core calls it once
+ * per bus before the first driver on it, and a transfer on a bus never set up is ERR_INVALID without a
+ * system call, as on the ESP32 and in the simulator. */
+#define I2C_BUSES 32         /* the drivers keep opened buses in a u32 bitmask (firmware/drivers/i2c.ts) */
+#define I2C_FREQ_MAX 1000000u /* Fast-mode Plus, the fastest any contract implementation accepts */
+#define I2C_MSG_MAX 8192u    /* i2c-dev refuses longer I2C_RDWR messages (drivers/i2c/i2c-dev.c) */
+static int i2c_fd1[I2C_BUSES];   /* fd + 1 of each opened bus; 0 = not set up */
 int32_t iotfw_hal_i2c_setup(int32_t bus, uint32_t freq_hz) {
-  /* The bus speed is the kernel's (device tree: dtparam=i2c_arm_baudrate); only check the request. */
-  if (bus < 0 || bus > 7 || (freq_hz != 100000u && freq_hz != 400000u)) return IOTFW_ERR_INVALID;
-  if (i2c_fd[bus] >= 0) return IOTFW_OK;
+  if (bus < 0 || bus >= I2C_BUSES || freq_hz == 0 || freq_hz > I2C_FREQ_MAX) return IOTFW_ERR_INVALID;
+  /* Already open: OK, at any frequency. There is nothing to reconfigure: i2c-dev has no ioctl for the
+   * clock, which is the kernel's (device tree, e.g. dtparam=i2c_arm_baudrate on a Raspberry Pi). */
+  if (i2c_fd1[bus] > 0) return IOTFW_OK;
   char path[64];
   snprintf(path, sizeof path, "%s%d", iotfw_linux_i2c_prefix, (int)bus);
-  i2c_fd[bus] = open(path, O_RDWR | O_CLOEXEC);
-  return i2c_fd[bus] < 0 ? IOTFW_ERR_BUS : IOTFW_OK;
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  /* No such device: the board lacks that bus (ERR_INVALID). EACCES and the rest: it has one we cannot open. */
+  if (fd < 0) return errno == ENOENT || errno == ENODEV || errno == ENXIO ? IOTFW_ERR_INVALID : IOTFW_ERR_BUS;
+  i2c_fd1[bus] = fd + 1;
+  return IOTFW_OK;
+}
+/* Linux Documentation/i2c/fault-codes.rst: ENXIO = the address phase got no ACK, ETIMEDOUT = the
+ * transfer took too long (e.g. clock stretching), EAGAIN = arbitration lost. Some adapters report any
+ * NACK as EREMOTEIO (i2c-bcm2835, the Raspberry Pi's). Anything else is a bus fault. */
+static int usable(int32_t bus, int32_t addr, uint32_t len0, uint32_t len1) {
+  return bus >= 0 && bus < I2C_BUSES && i2c_fd1[bus] > 0 && addr >= 0 && addr <= 0x7F /* 7-bit only */ &&
+         len0 <= I2C_MSG_MAX && len1 <= I2C_MSG_MAX;
 }
 static int32_t transfer(int32_t bus, struct i2c_msg *msgs, uint32_t n) {
-  if (bus < 0 || bus > 7 || i2c_fd[bus] < 0) return IOTFW_ERR_INVALID;
   struct i2c_rdwr_ioctl_data d = { .msgs = msgs, .nmsgs = n };
-  if (ioctl(i2c_fd[bus], I2C_RDWR, &d) >= 0) return IOTFW_OK;
+  if (ioctl(i2c_fd1[bus] - 1, I2C_RDWR, &d) >= 0) return IOTFW_OK;
   return errno == ENXIO || errno == EREMOTEIO ? IOTFW_ERR_NACK : errno == ETIMEDOUT ? IOTFW_ERR_TIMEOUT : IOTFW_ERR_BUS;
 }
 int32_t iotfw_hal_i2c_write(int32_t bus, int32_t addr, uint8_t *data, uint32_t len) {
+  if (!usable(bus, addr, len, 0)) return IOTFW_ERR_INVALID;
   struct i2c_msg m = { .addr = (uint16_t)addr, .flags = 0, .len = (uint16_t)len, .buf = data };
   return transfer(bus, &m, 1);
 }
 int32_t iotfw_hal_i2c_read(int32_t bus, int32_t addr, uint8_t *out, uint32_t len) {
+  if (!usable(bus, addr, len, 0)) return IOTFW_ERR_INVALID;
   struct i2c_msg m = { .addr = (uint16_t)addr, .flags = I2C_M_RD, .len = (uint16_t)len, .buf = out };
   return transfer(bus, &m, 1);
 }
 int32_t iotfw_hal_i2c_write_read(int32_t bus, int32_t addr, uint8_t *data, uint32_t len, uint8_t *out, uint32_t out_len) {
+  /* One I2C_RDWR with two messages: the kernel puts a repeated START between them, no STOP. */
+  if (!usable(bus, addr, len, out_len)) return IOTFW_ERR_INVALID;
   struct i2c_msg m[2] = { { .addr = (uint16_t)addr, .flags = 0, .len = (uint16_t)len, .buf = data },
-                          { .addr = (uint16_t)addr, .flags = I2C_M_RD, .len = (uint16_t)out_len, .buf = out } }; /* repeated START */
+                          { .addr = (uint16_t)addr, .flags = I2C_M_RD, .len = (uint16_t)out_len, .buf = out } };
   return transfer(bus, m, 2);
 }
 

@@ -3,10 +3,12 @@
  *                 [--deploy-port 7602] [--board rpi] [--device-id HEX] [--state FILE] [--budget-ms 1000]
  * Loads and checks the image file, runs the module (poll -> sleep in poll(2) until the next tick, a
  * downlink frame or a deploy connection), frames output for the link (COBS on stdout/serial, "IOTF" +
- * length on TCP), and accepts deploys (staged to IMAGE.new, validated, renamed over IMAGE). The reset
- * record lives in --state so watchdog restarts by systemd are counted. A hung call is caught by
- * SIGALRM: the record notes RESET_WATCHDOG and the process exits for its supervisor to restart it.
- * Compiled only with Wasm3 (CMakeLists.txt); UNVERIFIED HERE. Touches its image file, state file, link. */
+ * length on TCP), and accepts deploys (staged to IMAGE.new, validated, renamed over IMAGE).
+ * The reset record and how the last process ended live in --state (state.h), so a watchdog exit
+ * restarted by systemd is counted once. A hung call is caught by SIGALRM: the state file says
+ * "watchdog" and the process exits (70) for its supervisor to restart it.
+ * Built by CMakeLists.txt with Wasm3 and run by tests/linux-deploy.test.ts. Touches its image file,
+ * state file, link, deploy port. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +31,7 @@
 #include "engine/wasm3_engine.h"
 #include "hal_link.generated.h"
 #include "port.h"
+#include "state.h"
 
 static const char *image_path, *state_path = "iotfw-reset.state", *link_spec = "stdout";
 static iotfw_reset_record_t record;
@@ -38,10 +41,33 @@ static iotfw_engine_ops_t engine;
 static uint8_t *image;
 static uint32_t image_len;
 
-static void save_record(void) { FILE *f = fopen(state_path, "wb"); if (f) { fwrite(&record, sizeof record, 1, f); fclose(f); } }
+/* The state file follows the record: saved whenever the runtime changed it (a trap, an overrun, a
+ * deploy), so a later exit carries the right count. */
+static iotfw_reset_record_t saved;
+static void save_record(void) {
+  if (memcmp(&saved, &record, sizeof record) == 0) return;
+  iotfw_linux_state_save(state_path, &record, IOTFW_LINUX_EXIT_RUNNING);
+  saved = record;
+}
+/* Signal handlers say only how the process ends; the next boot counts it (state.h). They touch the
+ * record read-only: the runtime changes it between module calls, never inside one. */
 static void on_alarm(int sig) {
   (void)sig;
-  if (iotfw_rt_watchdog_expired(&rt, iotfw_hal_time_ms())) { iotfw_reset_record_note(&record, IOTFW_RESET_WATCHDOG); save_record(); _exit(70); }
+  if (iotfw_rt_watchdog_expired(&rt, iotfw_hal_time_ms())) { iotfw_linux_state_save(state_path, &record, IOTFW_RESET_WATCHDOG); _exit(70); }
+}
+static void on_stop(int sig) { (void)sig; iotfw_linux_state_save(state_path, &record, IOTFW_RESET_POWER_ON); _exit(0); }
+static void on_crash(int sig) { /* the runtime itself faulted (a bug): counted as a trap, like ESP_RST_PANIC */
+  iotfw_linux_state_save(state_path, &record, IOTFW_RESET_TRAP);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+static void on_signal(int sig, void (*handler)(int)) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = handler;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(sig, &sa, NULL);
 }
 
 static int load_image(const char *path) {
@@ -146,18 +172,19 @@ int main(int argc, char **argv) {
     else { fprintf(stderr, "iotfw-runtime: unknown option %s\n", argv[i]); return 2; }
   }
   if (!image_path) { fprintf(stderr, "usage: iotfw-runtime --image wasm-partition.bin [--link stdout|serial:DEV|tcp:HOST:PORT] [--deploy-port N]\n"); return 2; }
-  FILE *sf = fopen(state_path, "rb");
-  int had = sf && fread(&record, sizeof record, 1, sf) == 1;
-  if (sf) fclose(sf);
-  iotfw_reset_record_boot(&record, had ? record.reason : IOTFW_RESET_POWER_ON); /* an exit(70) left WATCHDOG there */
-  save_record();
+  iotfw_linux_state_boot(state_path, &record); /* counts how the last process ended, once */
+  saved = record;
+  on_signal(SIGTERM, on_stop); on_signal(SIGINT, on_stop); on_signal(SIGHUP, on_stop);
+  on_signal(SIGSEGV, on_crash); on_signal(SIGBUS, on_crash); on_signal(SIGILL, on_crash);
+  on_signal(SIGFPE, on_crash); on_signal(SIGABRT, on_crash);
+  signal(SIGPIPE, SIG_IGN); /* a bridge or reader that went away is a write error, not our death */
   static uint8_t qbuf[16384];
   static iotfw_frame_queue_t q;
   iotfw_fq_init(&q, qbuf, sizeof qbuf);
-  iotfw_wasm3_engine(&wasm3, 64 * 1024, &engine);
+  iotfw_wasm3_engine(&wasm3, IOTFW_WASM3_VALUE_STACK, &engine); /* as on the ESP32: one stack depth everywhere */
   iotfw_rt_init(&rt, &engine, &record, &q, budget);
   if (load_image(image_path) != 0) return 1;
-  signal(SIGALRM, on_alarm);
+  on_signal(SIGALRM, on_alarm);
   struct itimerval wd = { { 0, 100000 }, { 0, 100000 } };
   setitimer(ITIMER_REAL, &wd, NULL);
   link_fd = open_link();
@@ -167,21 +194,30 @@ int main(int argc, char **argv) {
   if (bind(ds, (struct sockaddr *)&a, sizeof a) != 0 || listen(ds, 1) != 0) { perror("iotfw-runtime: deploy port"); return 1; }
   iotfw_serial_rx_t srx; iotfw_tcp_rx_t trx;
   iotfw_serial_rx_init(&srx); iotfw_tcp_rx_init(&trx);
+  /* The downlink: stdin for the stdout link. At its end (/dev/null under systemd or a background
+   * shell, a closed pipe) poll(2) reports it readable for ever; it is dropped then, or the loop would
+   * spin at 100% CPU and starve everything else on the core (a deploy CLI took seconds to start). */
+  int downlink_open = 1;
   for (;;) {
     uint32_t wait = iotfw_rt_poll(&rt);
+    save_record();
     flush_queue(&q);
     if (link_fd < 0 && link_tcp) { link_fd = open_link(); if (link_fd < 0 && wait > 1000) wait = 1000; }
-    struct pollfd p[2] = { { .fd = ds, .events = POLLIN }, { .fd = link_fd == 1 ? 0 : link_fd, .events = POLLIN } };
+    int down_fd = !downlink_open || link_fd < 0 ? -1 : link_fd == 1 ? 0 : link_fd;
+    struct pollfd p[2] = { { .fd = ds, .events = POLLIN }, { .fd = down_fd, .events = POLLIN } };
     if (poll(p, 2, (int)wait) <= 0) continue;
-    if (p[0].revents & POLLIN) { int c = accept(ds, NULL, NULL); if (c >= 0) serve_deploy(c); }
-    if (p[1].revents & POLLIN) {
+    if (p[0].revents & POLLIN) { int c = accept(ds, NULL, NULL); if (c >= 0) { serve_deploy(c); save_record(); } }
+    if (p[1].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
       uint8_t in[512], frame[IOTFW_FRAME_MAX];
       ssize_t n = read(p[1].fd, in, sizeof in);
-      if (n <= 0 && link_tcp) { close(link_fd); link_fd = -1; continue; }
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0 && link_tcp) { close(link_fd); link_fd = -1; continue; } /* reconnect */
+      if (n <= 0) { downlink_open = 0; continue; } /* no more downlink; the uplink goes on */
       for (ssize_t i = 0; i < n; i++) {
         int32_t len = link_tcp ? iotfw_tcp_rx_byte(&trx, in[i]) : iotfw_serial_rx_byte(&srx, in[i], frame);
         if (len > 0) iotfw_rt_control(&rt, link_tcp ? trx.frame : frame, (uint32_t)len);
       }
+      save_record();
     }
   }
 }

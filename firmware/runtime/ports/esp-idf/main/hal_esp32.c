@@ -21,6 +21,7 @@
 #include "lwip/sockets.h"
 #include "nvs_flash.h"
 #include "rom/ets_sys.h"
+#include "soc/soc_caps.h"
 
 #include "hal_link.generated.h"
 #include "port.h"
@@ -106,22 +107,47 @@ int32_t iotfw_hal_sys_sensor_read(int32_t sensor) {
   return IOTFW_ERR_UNSUPPORTED;
 }
 
-/* ---- I2C master (boards/*.json "i2c": bus 0 on its sda/scl; pins from Kconfig-free defaults) ---- */
-static const int I2C_PINS[2][2] = { { 21, 22 }, { 25, 26 } }; /* sda, scl; ESP32 DevKitC defaults (boards/esp32.json) */
+/* ---- I2C master, legacy driver (driver/i2c.h, ESP-IDF v5.1) ----
+ * A bus exists for the module only after i2c_setup (docs/runtime.md "Bus setup"): the core calls it once
+ * per bus before the first driver on it. Only the buses of the board file are offered, on its pins:
+ * bus 0 = CONFIG_IOTFW_I2C0_SDA/SCL (Kconfig.projbuild: the defaults are boards/<board>.json's). A
+ * transfer on a bus never set up is ERR_INVALID without touching the controller. */
+#define I2C_BUSES 1
+static const int I2C_PINS[I2C_BUSES][2] = { { CONFIG_IOTFW_I2C0_SDA, CONFIG_IOTFW_I2C0_SCL } };
+static uint32_t i2c_freq[I2C_BUSES]; /* the installed driver's clock; 0 = not set up */
 #define I2C_TIMEOUT pdMS_TO_TICKS(50)
-static int32_t i2c_status(esp_err_t e) { return e == ESP_OK ? IOTFW_OK : e == ESP_FAIL ? IOTFW_ERR_NACK : e == ESP_ERR_TIMEOUT ? IOTFW_ERR_TIMEOUT : IOTFW_ERR_BUS; }
+/* ESP-IDF i2c.h: ESP_FAIL = the slave did not ACK, ESP_ERR_TIMEOUT = the bus stayed busy, and
+ * ESP_ERR_INVALID_STATE = no driver installed (cannot happen after the check below, kept as INVALID). */
+static int32_t i2c_status(esp_err_t e) {
+  return e == ESP_OK ? IOTFW_OK : e == ESP_FAIL ? IOTFW_ERR_NACK : e == ESP_ERR_TIMEOUT ? IOTFW_ERR_TIMEOUT
+       : e == ESP_ERR_INVALID_STATE || e == ESP_ERR_INVALID_ARG ? IOTFW_ERR_INVALID : IOTFW_ERR_BUS;
+}
 int32_t iotfw_hal_i2c_setup(int32_t bus, uint32_t freq_hz) {
-  if (bus < 0 || bus > 1 || (freq_hz != 100000u && freq_hz != 400000u)) return IOTFW_ERR_INVALID;
-  i2c_driver_delete(bus);
+  /* ESP-IDF i2c_config_t.master.clk_speed: "no higher than 1MHz for now". */
+  if (bus < 0 || bus >= I2C_BUSES || bus >= SOC_I2C_NUM || freq_hz == 0 || freq_hz > 1000000u) return IOTFW_ERR_INVALID;
+  if (i2c_freq[bus] == freq_hz) return IOTFW_OK; /* idempotent: the driver stays as it is */
   i2c_config_t c = { .mode = I2C_MODE_MASTER, .sda_io_num = I2C_PINS[bus][0], .scl_io_num = I2C_PINS[bus][1],
                      .sda_pullup_en = GPIO_PULLUP_ENABLE, .scl_pullup_en = GPIO_PULLUP_ENABLE, .master.clk_speed = freq_hz };
+  /* Another frequency: take the driver down and bring it up again in the documented order
+   * (i2c_param_config, then i2c_driver_install), rather than retime a running controller. */
+  if (i2c_freq[bus] != 0) { i2c_driver_delete(bus); i2c_freq[bus] = 0; }
   if (i2c_param_config(bus, &c) != ESP_OK) return IOTFW_ERR_INVALID;
-  return i2c_driver_install(bus, I2C_MODE_MASTER, 0, 0, 0) == ESP_OK ? IOTFW_OK : IOTFW_ERR_BUS;
+  if (i2c_driver_install(bus, I2C_MODE_MASTER, 0, 0, 0) != ESP_OK) return IOTFW_ERR_BUS;
+  i2c_freq[bus] = freq_hz;
+  return IOTFW_OK;
 }
-int32_t iotfw_hal_i2c_write(int32_t bus, int32_t addr, uint8_t *data, uint32_t len) { return i2c_status(i2c_master_write_to_device(bus, (uint8_t)addr, data, len, I2C_TIMEOUT)); }
-int32_t iotfw_hal_i2c_read(int32_t bus, int32_t addr, uint8_t *out, uint32_t len) { return i2c_status(i2c_master_read_from_device(bus, (uint8_t)addr, out, len, I2C_TIMEOUT)); }
+static int i2c_ready(int32_t bus, int32_t addr) { return bus >= 0 && bus < I2C_BUSES && i2c_freq[bus] != 0 && addr >= 0 && addr <= 0x7F; }
+int32_t iotfw_hal_i2c_write(int32_t bus, int32_t addr, uint8_t *data, uint32_t len) {
+  if (!i2c_ready(bus, addr)) return IOTFW_ERR_INVALID;
+  return i2c_status(i2c_master_write_to_device(bus, (uint8_t)addr, data, len, I2C_TIMEOUT));
+}
+int32_t iotfw_hal_i2c_read(int32_t bus, int32_t addr, uint8_t *out, uint32_t len) {
+  if (!i2c_ready(bus, addr)) return IOTFW_ERR_INVALID;
+  return i2c_status(i2c_master_read_from_device(bus, (uint8_t)addr, out, len, I2C_TIMEOUT));
+}
 int32_t iotfw_hal_i2c_write_read(int32_t bus, int32_t addr, uint8_t *data, uint32_t len, uint8_t *out, uint32_t out_len) {
-  return i2c_status(i2c_master_write_read_device(bus, (uint8_t)addr, data, len, out, out_len, I2C_TIMEOUT));
+  if (!i2c_ready(bus, addr)) return IOTFW_ERR_INVALID;
+  return i2c_status(i2c_master_write_read_device(bus, (uint8_t)addr, data, len, out, out_len, I2C_TIMEOUT)); /* repeated START */
 }
 
 /* ---- pulses ---- */

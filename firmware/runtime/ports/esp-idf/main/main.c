@@ -29,6 +29,10 @@
 
 static const char *TAG = "iotfw";
 RTC_NOINIT_ATTR static iotfw_reset_record_t reset_record; /* survives esp_restart and watchdog resets */
+/* Why the runtime itself called esp_restart(), if it ever does: set both (word, ~word) just before the
+ * call. Kept apart from the record, whose reason is the last reset already counted: reusing that as the
+ * reason of a new reset counted one reset twice (the Linux port's bug, docs/runtime.md "Watchdog"). */
+RTC_NOINIT_ATTR static uint32_t restart_reason, restart_check;
 
 static iotfw_runtime_t rt;
 static iotfw_wasm3_t wasm3;
@@ -187,17 +191,19 @@ static int32_t queue_push(const uint8_t *frame, uint32_t len) {
 }
 
 void app_main(void) {
+  /* How the chip's last run ended, counted once into the record (iotfw_reset_record_boot). */
   esp_reset_reason_t why = esp_reset_reason();
   uint32_t chip = why == ESP_RST_TASK_WDT || why == ESP_RST_INT_WDT || why == ESP_RST_WDT ? IOTFW_RESET_WATCHDOG
                 : why == ESP_RST_PANIC ? IOTFW_RESET_TRAP : IOTFW_RESET_POWER_ON;
-  if (why == ESP_RST_SW) chip = reset_record.reason; /* a restart the runtime asked for: its record says why */
+  if (why == ESP_RST_SW && restart_check == ~restart_reason && restart_reason <= 0xFFu) chip = restart_reason;
+  restart_reason = IOTFW_RESET_POWER_ON; restart_check = 0; /* consumed: a later esp_restart by others is not ours */
   iotfw_reset_record_boot(&reset_record, chip);
   queue_lock = xSemaphoreCreateMutex();
   rt_lock = xSemaphoreCreateMutex();
   downlink = xQueueCreate(4, sizeof(downlink_t));
   iotfw_fq_init(&queue, queue_storage, sizeof queue_storage);
   iotfw_port_init(); /* UART, NVS, Wi-Fi (if configured), GPIO ISR service */
-  iotfw_wasm3_engine(&wasm3, 8 * 1024, &engine);
+  iotfw_wasm3_engine(&wasm3, IOTFW_WASM3_VALUE_STACK, &engine);
   iotfw_rt_init(&rt, &engine, &reset_record, &queue, CONFIG_IOTFW_TICK_BUDGET_MS);
   rt.queue_push = queue_push;
   wasm_part = esp_partition_find_first(0x40, 0x00, NULL); /* docs/wasm-partition.md: type 0x40, subtype 0x00 */
