@@ -76,7 +76,7 @@ export declare function adc_read(pin: i32): i32;
 @external("iotfw", "sys_sensor_read")
 export declare function sys_sensor_read(sensor: i32): i32;
 
-/** Configure an I2C master bus on the board's pins for that bus at freq_hz (100000 or 400000). */
+/** Configure an I2C master bus on the board's pins for that bus at freq_hz (0 < freq_hz <= 1000000; 100000 and 400000 are the standard speeds). ERR_INVALID for a bus the board lacks or another frequency. Calling it again is harmless. Every transfer on a bus that was never set up returns ERR_INVALID: the first driver on a bus opens it (firmware/drivers/i2c.ts). */
 // @ts-ignore: decorator
 @external("iotfw", "i2c_setup")
 export declare function i2c_setup(bus: i32, freq_hz: u32): i32;
@@ -146,7 +146,7 @@ export declare function app_hash(out: usize): i32;
 @external("iotfw", "reset_info")
 export declare function reset_info(): u32;
 
-/** Called by the module on an unrecoverable error (AssemblyScript's abort, UTF-16 strings with a length prefix at ptr - 4). The runtime logs it and traps; the watchdog resets the module. */
+/** Called by the module on an unrecoverable error (AssemblyScript's abort, UTF-16 strings with a length prefix at ptr - 4; either may be 0, a null string, when abort has no message or no file name). The runtime logs it and traps; the watchdog resets the module. */
 // @ts-ignore: decorator
 @external("iotfw", "panic")
 export declare function panic(message: usize, file: usize, line: u32, column: u32): void;

@@ -57,7 +57,7 @@ int32_t iotfw_hal_gpio_edges(int32_t pin, uint8_t *out, uint32_t max);
 int32_t iotfw_hal_adc_read(int32_t pin);
 /* A chip-internal sensor, raw: SYS_SENSOR_TEMPERATURE (ESP32: temprature_sens_read(), degrees Fahrenheit) or SYS_SENSOR_HALL (ESP32: hall_sensor_read()). ERR_UNSUPPORTED where the chip lacks it. */
 int32_t iotfw_hal_sys_sensor_read(int32_t sensor);
-/* Configure an I2C master bus on the board's pins for that bus at freq_hz (100000 or 400000). */
+/* Configure an I2C master bus on the board's pins for that bus at freq_hz (0 < freq_hz <= 1000000; 100000 and 400000 are the standard speeds). ERR_INVALID for a bus the board lacks or another frequency. Calling it again is harmless. Every transfer on a bus that was never set up returns ERR_INVALID: the first driver on a bus opens it (firmware/drivers/i2c.ts). */
 int32_t iotfw_hal_i2c_setup(int32_t bus, uint32_t freq_hz);
 /* START, address+W, len bytes, STOP. OK, ERR_NACK (address or data not acknowledged), ERR_TIMEOUT (clock stretched too long) or ERR_BUS (arbitration lost, stuck line). */
 int32_t iotfw_hal_i2c_write(int32_t bus, int32_t addr, uint8_t *data, uint32_t len);
@@ -85,7 +85,7 @@ int32_t iotfw_hal_board_name(uint8_t *out, uint32_t max);
 int32_t iotfw_hal_app_hash(uint8_t *out);
 /* Why this module instance was started, and how often it has been restarted: bits 0..7 the reason (RESET_POWER_ON, RESET_TRAP: the module trapped, RESET_WATCHDOG: tick overran its budget, RESET_REMOTE: a deploy or a remote restart), bits 8..31 the number of restarts since power-on (ESP32: esp_reset_reason() and an RTC counter). */
 uint32_t iotfw_hal_reset_info(void);
-/* Called by the module on an unrecoverable error (AssemblyScript's abort, UTF-16 strings with a length prefix at ptr - 4). The runtime logs it and traps; the watchdog resets the module. */
+/* Called by the module on an unrecoverable error (AssemblyScript's abort, UTF-16 strings with a length prefix at ptr - 4; either may be 0, a null string, when abort has no message or no file name). The runtime logs it and traps; the watchdog resets the module. */
 void iotfw_hal_panic(uint8_t *message, uint8_t *file, uint32_t line, uint32_t column);
 
 /* The link table: module, name, Wasm3 signature (result(params): i i32, F f64, * pointer, v void). */
