@@ -95,6 +95,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   const fleet = await Fleet.start({
     binary: built.binary, appHash: hash, board: board.name, devices: options.devices,
     workers: options.workers, inProcess: options.inProcess, wiring, engine: options.engine,
+    maxPages: board.memory.maxPages,
   });
 
   const telemetry = new FleetTelemetry();

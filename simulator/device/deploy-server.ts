@@ -11,6 +11,8 @@ import { HAL_IMPORT_NAMES, HAL_MODULE, HAL_VERSION, HalConst } from "../hal/abi.
 import type { DeviceWiring } from "../hal/buses.js";
 import { FUEL_EXPORT, instrumentFuel } from "./fuel.js";
 import { VirtualDevice } from "./virtual-device.js";
+import { memoryRefusal } from "./module-limits.js";
+import { DEFAULT_MAX_PAGES } from "../fleet/shard-host.js";
 
 const HEADER = 64; // docs/wasm-partition.md "Layout"
 const WASM_MAGIC = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
@@ -45,6 +47,8 @@ export class SimulatedRuntime {
   /** Check a module the way the runtime's engine would (compile, link against the HAL only,
    *  abi_version() = HAL_VERSION) and prepare the simulator's fuel-instrumented copy. */
   async prepare(binary: Uint8Array): Promise<WebAssembly.Module> {
+    const refusal = memoryRefusal(binary, DEFAULT_MAX_PAGES);
+    if (refusal) throw new ModuleRejected(refusal);
     let plain: WebAssembly.Module;
     try { plain = await WebAssembly.compile(new Uint8Array(binary)); } catch (e) { throw new ModuleRejected(`module does not compile: ${(e as Error).message}`); }
     const known = new Set<string>(HAL_IMPORT_NAMES);

@@ -21,6 +21,9 @@ export interface VirtualDeviceOptions {
    *  the watchdog resets the module, as the C runtime's budget does (docs/runtime.md "Watchdog").
    *  Default DEFAULT_BUDGET_MS. */
   budgetMs?: number;
+  /** Why this device cannot start the module (simulator/device/module-limits.ts), if it cannot: every
+   *  boot then fails with it, as the runtime's memory check makes it fail. */
+  refusal?: string;
   onFrame(frame: Uint8Array, device: VirtualDevice): void;
   onLog?(level: number, text: string, device: VirtualDevice): void;
   /** A reset happened (after the module was restarted). */
@@ -118,8 +121,9 @@ export class VirtualDevice {
 
   /** A deploy: run `module` (fuel-instrumented; sha256 of the module as built) from now on, restarting
    *  at once with reset_info reason RESET_REMOTE, as the runtime's iotfw_rt_restart does. */
-  replaceModule(module: WebAssembly.Module, sha256: Uint8Array): void {
+  replaceModule(module: WebAssembly.Module, sha256: Uint8Array, refusal?: string): void {
     (this.options as { module: WebAssembly.Module }).module = module;
+    (this.options as { refusal?: string }).refusal = refusal;
     this.host.options.appHash = sha256;
     this.resets++;
     this.lastResetReason = HalConst.RESET_REMOTE;
@@ -134,6 +138,7 @@ export class VirtualDevice {
   private create(): boolean {
     this.booted = false;
     this.host.options.resetInfo = (this.resets << 8) | (this.resets ? this.lastResetReason : HalConst.RESET_POWER_ON);
+    if (this.options.refusal) { this.reset(new Error(this.options.refusal), false); return false; }
     try {
       const instance = new WebAssembly.Instance(this.options.module, this.host.imports());
       this.exports = instance.exports as unknown as AppExports;

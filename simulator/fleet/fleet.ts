@@ -31,6 +31,8 @@ export interface FleetOptions {
   engine?: Engine;
   /** The C runtime's time budget per call, device ms (engine wasm3). */
   budgetMs?: number;
+  /** Linear memory the board allows, in pages (boards/*.json memory.maxPages; default 1). */
+  maxPages?: number;
 }
 
 export interface SliceResult {
@@ -74,7 +76,7 @@ export class Fleet {
         spec: {
           board: options.board, appHash: options.appHash, binary, deviceIds: part,
           fuelPerCall: options.fuelPerCall ?? DEFAULT_FUEL_PER_CALL, wiring: options.wiring,
-          bootAtMs: options.startMs ?? 0, engine: options.engine, budgetMs: options.budgetMs,
+          bootAtMs: options.startMs ?? 0, engine: options.engine, budgetMs: options.budgetMs, maxPages: options.maxPages,
         },
       }));
     }

@@ -12,6 +12,8 @@ import { createDeviceFactory, type FleetWiringSpec } from "./wiring.js";
 
 /** The C runtime's default time budget for one init, tick or control (docs/runtime.md "Watchdog"). */
 export const DEFAULT_BUDGET_MS = 1000;
+/** What every board file allows (boards/*.json memory.maxPages). */
+export const DEFAULT_MAX_PAGES = 1;
 
 export interface ShardSpec {
   board: string;
@@ -26,6 +28,8 @@ export interface ShardSpec {
   engine?: Engine;
   /** The runtime's time budget per call in device ms (the wasm3 engine's C runtime). */
   budgetMs?: number;
+  /** Linear memory the board allows, in 64 KiB pages (boards/*.json memory.maxPages); default 1. */
+  maxPages?: number;
 }
 
 export type Engine = "v8" | "wasm3";
@@ -62,12 +66,12 @@ export class ShardServer {
         case "start": {
           const spec = req.spec;
           const common = {
-            board: spec.board, appHash: spec.appHash, deviceIds: spec.deviceIds, fuelPerCall: spec.fuelPerCall,
-            factory: createDeviceFactory(spec.wiring),
+            board: spec.board, appHash: spec.appHash, binary: spec.binary, deviceIds: spec.deviceIds, fuelPerCall: spec.fuelPerCall,
+            maxPages: spec.maxPages ?? DEFAULT_MAX_PAGES, factory: createDeviceFactory(spec.wiring),
           };
           this.shard = spec.engine === "wasm3"
-            ? await Wasm3Shard.create({ ...common, binary: spec.binary, budgetMs: spec.budgetMs ?? DEFAULT_BUDGET_MS })
-            : new Shard({ ...common, module: new WebAssembly.Module(spec.binary as Uint8Array<ArrayBuffer>) });
+            ? await Wasm3Shard.create({ ...common, budgetMs: spec.budgetMs ?? DEFAULT_BUDGET_MS })
+            : new Shard(common);
           this.shard.boot(spec.bootAtMs);
           return { op: "started", devices: req.spec.deviceIds.length };
         }

@@ -10,6 +10,7 @@ import type { DeviceWiring } from "../hal/buses.js";
 import { readFileSync } from "node:fs";
 import { VirtualDevice, WasmMemoryExhausted } from "../device/virtual-device.js";
 import { FrameBatchBuilder, type FrameBatch } from "./frame-batch.js";
+import { memoryRefusal } from "../device/module-limits.js";
 
 export interface ShardReset { device: number; reason: number; detail: string; atMs: number }
 
@@ -21,10 +22,12 @@ export interface ShardDeviceFactory {
 export interface ShardOptions {
   board: string;
   appHash: Uint8Array;
-  /** The fuel-instrumented app module. */
-  module: WebAssembly.Module;
+  /** The fuel-instrumented app module's bytes. */
+  binary: Uint8Array;
   deviceIds: number[];
   fuelPerCall: number;
+  /** Linear memory the board allows (boards/*.json memory.maxPages). */
+  maxPages: number;
   factory: ShardDeviceFactory;
   /** Log lines as devices write them: each device's in its order, devices one after another per slice. */
   onLog?(device: number, level: number, text: string): void;
@@ -63,15 +66,20 @@ export class Shard implements FleetShard {
   /** Resets since the last takeResets, each with the time of the tick it happened in (its sort key). */
   private readonly resetLog: Array<{ reset: ShardReset; tickMs: number }> = [];
 
+  private readonly refusal: string | undefined;
+
   constructor(private readonly options: ShardOptions) {
+    this.refusal = memoryRefusal(options.binary, options.maxPages);
+    const module = new WebAssembly.Module(options.binary as Uint8Array<ArrayBuffer>);
     for (const id of options.deviceIds) {
       const device = new VirtualDevice({
         id,
         board: options.board,
         appHash: options.appHash,
-        module: options.module,
+        module,
         wiring: options.factory.wiring(id),
         fuelPerCall: options.fuelPerCall,
+        refusal: this.refusal,
         onFrame: (frame, dev) => {
           this.out.add(this.currentTickMs, dev.id, frame);
           this.counters.frames++;
@@ -136,7 +144,7 @@ export class Shard implements FleetShard {
     const dev = this.devices.get(deviceId);
     if (!dev) throw new Error(`no device ${deviceId} in this shard`);
     dev.clock.setMs(Math.max(dev.clock.ms, atMs));
-    dev.replaceModule(new WebAssembly.Module(binary as Uint8Array<ArrayBuffer>), sha256);
+    dev.replaceModule(new WebAssembly.Module(binary as Uint8Array<ArrayBuffer>), sha256, memoryRefusal(binary, this.options.maxPages));
   }
 
   close(): void { /* nothing held outside this process's heap */ }

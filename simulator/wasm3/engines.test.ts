@@ -155,6 +155,21 @@ describe("one module, two engines (V8, and the C runtime with Wasm3): the same f
     ]);
   }, 180_000);
 
+  it("a module asking for more memory than the board allows: both engines refuse to start it, boot loop and all", async (ctx) => {
+    need(ctx);
+    // Built for a board that would allow two pages (iotfw build refuses it for a real one), run on devices
+    // that allow one, as a module deployed from elsewhere would be.
+    const roomy = { ...board, memory: { maxPages: 2 } };
+    const built = await buildApp({ board: roomy, appDir: join(APPS, "_fixtures", "big-memory"), outDir: tmp(), cwd: REPO_ROOT });
+    const wiring: FleetWiringSpec = { hardware: [], seed: 2, adcBits: board.pins.adc.bits };
+    const { wasm3 } = await both(built, { devices: 2, wiring });
+    expect(wasm3.bytes.length).toBe(0); // it never ran
+    // Three quick retries, then one a second (IOTFW_BOOT_LOOP_FAILURES, IOTFW_BOOT_LOOP_BACKOFF_MS).
+    const times = wasm3.resets.filter(([d]) => d === 1).map(([, reason, at]) => (expect(reason).toBe(HalConst.RESET_TRAP), at));
+    expect(times.slice(0, 6)).toEqual([0, 1, 2, 3, 1003, 2003]);
+    expect(times.length).toBeGreaterThan(500);
+  }, 120_000);
+
   it("bus setup: a transfer on a bus nobody opened is refused by both engines, and works once it is", async (ctx) => {
     need(ctx);
     const wabt = await wabtInit();

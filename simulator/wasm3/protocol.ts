@@ -42,11 +42,13 @@ export class MessageWriter {
 }
 
 /** START: a device with its module (sha256 as the runtime checked it), due to boot at nowUs. */
-export function startMessage(w: MessageWriter, dev: number, nowUs: number, budgetMs: number, fuel: number, board: string, sha256: Uint8Array, module: Uint8Array): void {
+export interface StartParams { budgetMs: number; fuel: number; maxPages: number; board: string }
+export function startMessage(w: MessageWriter, dev: number, nowUs: number, p: StartParams, sha256: Uint8Array, module: Uint8Array): void {
+  const { budgetMs, fuel, maxPages, board } = p;
   const name = Buffer.from(board, "utf8");
   if (name.length > 63) throw new Error(`board name "${board}" is longer than the sim port takes (63 bytes)`);
-  w.begin(Op.START, 4 + 8 + 4 + 4 + 1 + name.length + 32 + module.length)
-    .u32(dev).u64(nowUs).u32(budgetMs).u32(fuel).u8(name.length).bytes(name).bytes(sha256.subarray(0, 32)).bytes(module);
+  w.begin(Op.START, 4 + 8 + 4 + 4 + 4 + 1 + name.length + 32 + module.length)
+    .u32(dev).u64(nowUs).u32(budgetMs).u32(fuel).u32(maxPages).u8(name.length).bytes(name).bytes(sha256.subarray(0, 32)).bytes(module);
 }
 export function runMessage(w: MessageWriter, dev: number, endMs: number): void { w.begin(Op.RUN, 12).u32(dev).u64(endMs); }
 export function controlMessage(w: MessageWriter, dev: number, atMs: number, frame: Uint8Array): void {

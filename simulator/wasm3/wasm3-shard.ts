@@ -23,6 +23,8 @@ export interface Wasm3ShardOptions {
   fuelPerCall: number;
   /** The runtime's time budget per call (docs/runtime.md "Watchdog"), in device milliseconds. */
   budgetMs: number;
+  /** Linear memory the board allows (boards/*.json memory.maxPages). */
+  maxPages?: number;
   factory: ShardDeviceFactory;
   onLog?(device: number, level: number, text: string): void;
   /** Keep both directions of the protocol (for a replay on another build of the runtime). */
@@ -65,7 +67,8 @@ export class Wasm3Shard implements FleetShard {
     for (const id of [...this.devices.keys()].sort((a, b) => a - b)) {
       const dev = this.devices.get(id)!;
       dev.clock.setMs(atMs);
-      startMessage(this.runtime.out, id, dev.clock.us, this.options.budgetMs, this.options.fuelPerCall, this.options.board, this.options.appHash, this.options.binary);
+      const { budgetMs, fuelPerCall: fuel, maxPages = 1, board } = this.options;
+      startMessage(this.runtime.out, id, dev.clock.us, { budgetMs, fuel, maxPages, board }, this.options.appHash, this.options.binary);
       dev.nextMs = this.serve(dev, atMs).nextMs;
       this.byId.push(dev);
     }

@@ -8,6 +8,7 @@
 
 #include "../hal_link.generated.h"
 #include "hal_dispatch.h"
+#include "module_limits.h"
 
 iotfw_runtime_t *iotfw_rt_current;
 
@@ -58,6 +59,7 @@ void iotfw_rt_init(iotfw_runtime_t *rt, const iotfw_engine_ops_t *engine, iotfw_
   rt->record = record;
   rt->queue = queue;
   rt->budget_ms = budget_ms;
+  rt->max_pages = IOTFW_MODULE_MAX_PAGES_DEFAULT;
   rt->hard_limit_ms = budget_ms * 4u;
   rt->next_ms = iotfw_hal_time_ms();
   iotfw_rt_current = rt;
@@ -115,7 +117,10 @@ static void boot(iotfw_runtime_t *rt, uint32_t now) {
   }
   rt->last_error[0] = 0;
   begin_call(rt, now);
-  const char *trap = rt->engine->load(rt->engine->ctx, rt->module, rt->module_len);
+  /* A module the device has no memory for does not start (a boot loop until a deploy replaces it). */
+  char why[96];
+  const char *trap = iotfw_module_check_memory(rt->module, rt->module_len, rt->max_pages, why, sizeof why);
+  if (trap == NULL) trap = rt->engine->load(rt->engine->ctx, rt->module, rt->module_len);
   int32_t status = 0;
   if (trap == NULL) trap = rt->engine->init(rt->engine->ctx, &status);
   uint32_t ended = end_call(rt);

@@ -65,6 +65,7 @@ typedef struct {
   uint32_t module_len;
   uint8_t app_hash[32];
   uint32_t budget_ms;       /* one init, tick or control may take this long */
+  uint32_t max_pages;       /* linear memory a module may have (boards/<board>.json memory.maxPages) */
   uint32_t hard_limit_ms;   /* a call still running after this is hung: the port resets the chip */
   int running;              /* init succeeded on the current instance */
   uint32_t next_ms;         /* when the next tick (or boot) is due */

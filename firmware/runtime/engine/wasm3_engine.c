@@ -10,6 +10,7 @@
 #include "wasm3.h"
 
 #include "../core/hal_dispatch.h"
+#include "../core/module_limits.h"
 #include "../hal_link.generated.h"
 
 /* Wasm3 passes a raw function's arguments as one 64-bit slot each (m3ApiGetArg: `_sp++` on a
@@ -121,7 +122,9 @@ static void w_unload(void *ctx) {
   w->fuel = NULL;
 }
 
-int iotfw_wasm3_validate(iotfw_wasm3_t *w, const uint8_t *bytes, uint32_t len) {
+int iotfw_wasm3_validate(iotfw_wasm3_t *w, const uint8_t *bytes, uint32_t len, uint32_t max_pages) {
+  char why[96];
+  if (iotfw_module_check_memory(bytes, len, max_pages, why, sizeof why) != NULL) return -1;
   /* Parse only: loading would need a second 64 KiB linear memory next to the running module's. */
   if (w->env == NULL && (w->env = m3_NewEnvironment()) == NULL) return -1;
   IM3Module module = NULL;

@@ -28,8 +28,9 @@ typedef struct {
 
 /* Fill ops with the Wasm3 engine; stack_bytes is Wasm3's value stack (m3_NewRuntime). */
 void iotfw_wasm3_engine(iotfw_wasm3_t *w, uint32_t stack_bytes, iotfw_engine_ops_t *ops);
-/* Parse a module without instantiating it (the deploy receiver's validate step): 0 when Wasm3 accepts it. */
-int iotfw_wasm3_validate(iotfw_wasm3_t *w, const uint8_t *bytes, uint32_t len);
+/* Would this device run the module? Its memory fits max_pages (core/module_limits.h) and Wasm3 parses it,
+ * without instantiating it (the deploy receiver's validate step): 0 when so. */
+int iotfw_wasm3_validate(iotfw_wasm3_t *w, const uint8_t *bytes, uint32_t len, uint32_t max_pages);
 /* Free the environment (after ops->unload); w can be set up again with iotfw_wasm3_engine. */
 void iotfw_wasm3_free(iotfw_wasm3_t *w);
 

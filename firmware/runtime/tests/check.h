@@ -41,6 +41,7 @@ void test_hal_dispatch(void);
 void test_runtime(void);
 void test_deploy(void);
 void test_frame_auth(void);
+void test_module_limits(void);
 
 /* A protocol vector signed by host/protocol/hmac.ts (fixtures/hmac.txt). */
 struct signed_vector {

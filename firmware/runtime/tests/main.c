@@ -44,6 +44,7 @@ int main(int argc, char **argv) {
   test_runtime();
   test_deploy();
   test_frame_auth();
+  test_module_limits();
   printf("%d passed, %d failed\n", check_passed, check_failed);
   return check_failed == 0 ? 0 : 1;
 }

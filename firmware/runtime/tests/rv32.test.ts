@@ -75,7 +75,7 @@ describe("rv32 target under QEMU (ports/rv32-qemu)", () => {
     const board = Buffer.from("esp32c3");
     const sha = createHash("sha256").update(module).digest();
     const input = Buffer.concat([
-      msg("S", u32(1), u64(0), u32(1000), u32(0), Buffer.from([board.length]), board, sha, module),
+      msg("S", u32(1), u64(0), u32(1000), u32(0), u32(1), Buffer.from([board.length]), board, sha, module),
       msg("R", u32(1), u64(10_000)),
       msg("Q"),
     ]);

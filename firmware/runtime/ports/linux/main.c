@@ -102,7 +102,7 @@ static int s_validate(void *c) {
   if (f) fclose(f);
   iotfw_image_header_t h; const uint8_t *module;
   return iotfw_image_check(buf, (uint32_t)n, (uint32_t)n, IOTFW_HAL_VERSION, &h, &module) == IOTFW_IMAGE_OK &&
-         iotfw_wasm3_validate(&wasm3, module, h.module_length) == 0 ? 0 : -1;
+         iotfw_wasm3_validate(&wasm3, module, h.module_length, rt.max_pages) == 0 ? 0 : -1;
 }
 static int s_commit(void *c) {
   (void)c;

@@ -135,7 +135,7 @@ static void start(void) {
   if (d == NULL) sim_fail("out of memory for a device");
   d->id = id;
   d->clock_us = sim_get_u64();
-  uint32_t budget = sim_get_u32(), fuel = sim_get_u32();
+  uint32_t budget = sim_get_u32(), fuel = sim_get_u32(), max_pages = sim_get_u32();
   uint8_t board_len;
   sim_get(&board_len, 1);
   if (board_len >= sizeof d->board) sim_fail("START: board name too long");
@@ -154,6 +154,7 @@ static void start(void) {
   d->wasm3.fuel_per_call = fuel;
   iotfw_reset_record_boot(&d->record, IOTFW_RESET_POWER_ON);
   iotfw_rt_init(&d->rt, &d->engine, &d->record, &d->queue, budget);
+  d->rt.max_pages = max_pages;
   d->rt.queue_push = push_frame;
   iotfw_rt_set_module(&d->rt, d->module, d->module_len, sha);
   done(d, now_ms(d), IOTFW_OK);

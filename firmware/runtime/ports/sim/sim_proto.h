@@ -11,7 +11,8 @@
 #include "sim.h"
 
 /* host -> runtime */
-#define SIM_OP_START 'S'   /* u32 dev, u64 now_us, u32 budget_ms, u32 fuel, u8 board_len, board, sha256[32], module */
+#define SIM_OP_START 'S'   /* u32 dev, u64 now_us, u32 budget_ms, u32 fuel, u32 max_pages,
+                              u8 board_len, board, sha256[32], module */
 #define SIM_OP_RUN 'R'     /* u32 dev, u64 end_ms: every poll due before end_ms */
 #define SIM_OP_CONTROL 'C' /* u32 dev, u64 at_ms, frame */
 #define SIM_OP_MODULE 'M'  /* u32 dev, u64 at_ms, sha256[32], module: swap it in, restart RESET_REMOTE (a deploy) */

@@ -80,7 +80,7 @@ static int s_validate(void *ctx) {
   const void *map; esp_partition_mmap_handle_t hnd; iotfw_image_header_t h; const uint8_t *module;
   if (esp_partition_mmap(wasm_part, staging(), staging(), ESP_PARTITION_MMAP_DATA, &map, &hnd) != ESP_OK) return -1;
   int ok = iotfw_image_check(map, staging(), staging(), IOTFW_HAL_VERSION, &h, &module) == IOTFW_IMAGE_OK &&
-           iotfw_wasm3_validate(&wasm3, module, h.module_length) == 0; /* re-read from flash: what was written */
+           iotfw_wasm3_validate(&wasm3, module, h.module_length, rt.max_pages) == 0; /* re-read from flash: what was written */
   staged_len = IOTFW_IMAGE_HEADER_SIZE + h.module_length;
   esp_partition_munmap(hnd);
   return ok ? 0 : -1;
