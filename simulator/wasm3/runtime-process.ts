@@ -108,12 +108,19 @@ export class RuntimeProcess {
       this.inBuf = bigger;
     }
     while (this.inEnd < n) {
-      let got: number;
-      try { got = readSync(this.fromFd, this.inBuf, this.inEnd, this.inBuf.length - this.inEnd, null); } catch (e) {
-        throw new RuntimeProcessError(`reading from the runtime failed: ${(e as Error).message}`);
-      }
+      const got = this.readSome();
       if (got === 0) throw new RuntimeProcessError(`the runtime process ended (${this.describeExit()})`);
       this.inEnd += got;
+    }
+  }
+
+  /** Read what the runtime wrote, blocking (the runtime polls before it blocks, so the pair wakes fast
+   *  enough; polling here too would take the core from a runtime sharing it). 0 = it ended. */
+  private readSome(): number {
+    try {
+      return readSync(this.fromFd, this.inBuf, this.inEnd, this.inBuf.length - this.inEnd, null);
+    } catch (e) {
+      throw new RuntimeProcessError(`reading from the runtime failed: ${(e as Error).message}`);
     }
   }
 

@@ -5,11 +5,15 @@
  * first request arrived (so the host holds its ends) reopens them one way, so that the host's exit reads
  * as end of input and a broken pipe: the runtime never outlives the simulator. Reads are exact, writes
  * are buffered and flushed before every read (the protocol is request/reply). Touches those streams. */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
@@ -60,10 +64,27 @@ static int reopen_one_way(posix_io_t *p) {
   p->fifo_in = p->fifo_out = NULL;
   return 0;
 }
+/* Wait for input by polling for a short while, yielding the core to anything else runnable, before a
+ * blocking read: the host answers a HAL call within microseconds, and a core that went idle in between
+ * takes far longer to wake (tens of microseconds in a VM) than the answer took. */
+#define SPIN_NS 200000L
+static void await_input(int fd) {
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    if (poll(&pfd, 1, 0) != 0) return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) > SPIN_NS) return;
+    sched_yield();
+  }
+}
+
 static int io_read(void *ctx, void *data, size_t n) {
   posix_io_t *p = ctx;
   uint8_t *d = data;
   while (n > 0) {
+    await_input(p->in);
     ssize_t r = read(p->in, d, n);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return -1;
@@ -83,6 +104,7 @@ int main(int argc, char **argv) {
   prctl(PR_SET_PDEATHSIG, SIGKILL); /* and if the host dies before it opened its ends */
 #endif
   signal(SIGPIPE, SIG_IGN);         /* a closed host is a write error, handled as the end */
+  signal(SIGINT, SIG_IGN);          /* Ctrl-C is the simulator's to handle: it ends us by closing the stream */
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--fifos") && i + 2 < argc) {
       io_state.fifo_in = argv[i + 1];
