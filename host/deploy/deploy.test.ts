@@ -4,7 +4,6 @@
 // A corrupt or wrong-ABI image is refused with a clear error and A keeps running. Also the wire format
 // of the deploy answer and address parsing. May touch: temporary folders, loopback ports it opens.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,29 +16,14 @@ import { createDeviceFactory, type HardwarePart } from "../../simulator/fleet/wi
 import { SimulatedRuntime, startDeployServer, type DeployServer } from "../../simulator/device/deploy-server.js";
 import { HalConst } from "../../simulator/hal/abi.generated.js";
 import { DeployError, deployImage, parseDeployAddress } from "./client.js";
-import { DEPLOY_ANSWER_SIZE, DeployStatus, deployRequest, parseDeployAnswer, type DeployAnswer } from "./protocol.js";
+import { sendRawDeploy } from "./testing.js";
+import { waitFor } from "../bridge/testing.js";
+import { DeployStatus, deployRequest, type DeployAnswer } from "./protocol.js";
 
 const DEVICE_ID = 0x00c0ffee;
 
 /** Resolve when predicate holds, polling; reject after timeoutMs. */
-async function until(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
-/** Send raw request bytes to a deploy port and return the answer (bypasses the client's own checks). */
-function sendRaw(port: number, bytes: Uint8Array): Promise<DeployAnswer | null> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: "127.0.0.1", port }, () => s.end(bytes));
-    let got = Buffer.alloc(0);
-    s.on("data", (c: Buffer) => { got = Buffer.concat([got, c]); });
-    s.on("error", reject);
-    s.on("close", () => resolve(got.length >= DEPLOY_ANSWER_SIZE ? parseDeployAnswer(got) : null));
-  });
-}
 
 describe("iotfw deploy against a simulated device", () => {
   let dir: string;
@@ -71,7 +55,7 @@ describe("iotfw deploy against a simulated device", () => {
     });
     runtime.install(await runtime.prepare(appA.binary), Buffer.from(appA.manifest.sha256, "hex"));
     server = await startDeployServer({ runtime, onDeploy: (a) => answers.push(a) });
-    await until("app A's hello", () => hellos().some((h) => h.appHash === hashOf(appA)));
+    await waitFor(() => hellos().some((h) => h.appHash === hashOf(appA)), "app A's hello");
   }, 120_000);
 
   afterAll(async () => {
@@ -90,15 +74,15 @@ describe("iotfw deploy against a simulated device", () => {
     expect(answers.at(-1)).toEqual({ status: DeployStatus.BAD_ABI, detail: 1 });
     expect(runtime.device).toBe(before);
     const clock = before!.clock.ms;
-    await until("app A to tick on", () => before!.clock.ms > clock + 500);
+    await waitFor(() => before!.clock.ms > clock + 500, "app A to tick on");
   }, 30_000);
 
   it("refuses a corrupted image (SHA-256 mismatch) and one that is not an image; app A keeps running", async () => {
     const before = runtime.device;
     const corrupt = encodeWasmImage(appA.binary, 1);
     corrupt[64 + 100] ^= 0xff;
-    expect(await sendRaw(server.port, deployRequest(corrupt))).toEqual({ status: DeployStatus.BAD_HASH, detail: 0 });
-    expect(await sendRaw(server.port, Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))).toEqual({ status: DeployStatus.BAD_REQUEST, detail: 0 });
+    expect(await sendRawDeploy(server.port, deployRequest(corrupt))).toEqual({ status: DeployStatus.BAD_HASH, detail: 0 });
+    expect(await sendRawDeploy(server.port, Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))).toEqual({ status: DeployStatus.BAD_REQUEST, detail: 0 });
     // The client refuses to send a corrupted image at all, naming the problem.
     await expect(deployImage({ host: "127.0.0.1", port: server.port }, corrupt)).rejects.toThrow(/SHA-256 does not match/);
     const file = join(dir, "corrupt.bin");
@@ -118,7 +102,7 @@ describe("iotfw deploy against a simulated device", () => {
     expect(r.stdout).toMatch(/deployed env-station 0\.2\.0 \(sha256 [0-9a-f]{16}\.\.\.\) to 127\.0\.0\.1:\d+: \d+ bytes .*restarted the module/);
     const manifestB = JSON.parse(readFileSync(join(dir, "build-b", "manifest.json"), "utf8")) as { sha256: string };
     expect(manifestB.sha256).not.toBe(appA.manifest.sha256);
-    await until("app B's hello", () => hellos().length > helloCount);
+    await waitFor(() => hellos().length > helloCount, "app B's hello");
     const hello = hellos().at(-1)!;
     expect(hello.appHash).toBe(manifestB.sha256.slice(0, 16));
     expect(hello.firmware).toBe("env-station@0.2.0");

@@ -7,7 +7,6 @@
 // skipped with the reason, except under CI, where that is a failure.
 // May touch: a temp folder, a temp build folder reused across runs, loopback ports.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import wabtInit from "wabt";
@@ -17,12 +16,14 @@ import { buildApp, type BuildResult } from "../../../host/build/build.js";
 import { DEFAULT_APP_DIR } from "../../../host/build/app.js";
 import { encodeWasmImage } from "../../../host/build/wasm-image.js";
 import { ensureCliBuilt, runCli } from "../../../host/cli/testing.js";
-import { DEPLOY_ANSWER_SIZE, DeployStatus, deployRequest, parseDeployAnswer, type DeployAnswer } from "../../../host/deploy/protocol.js";
+import { DeployStatus, deployRequest } from "../../../host/deploy/protocol.js";
 import { encodeFrame, EventKind, serialFrame, type Frame } from "../../../host/protocol/index.js";
 import { HalConst } from "../../../simulator/hal/abi.generated.js";
+import { sendRawDeploy } from "../../../host/deploy/testing.js";
 import { findWasm3Source } from "../../../simulator/wasm3/runtime-build.js";
 import { loadAbi } from "../../../tools/gen-hal.js";
-import { buildLinuxRuntime, freePort, linuxRuntimeMissing, LinuxRuntime, until } from "./linux-runtime.js";
+import { buildLinuxRuntime, linuxRuntimeMissing, LinuxRuntime } from "./linux-runtime.js";
+import { freePort, waitFor } from "../../../host/bridge/testing.js";
 
 const missing = linuxRuntimeMissing();
 if (missing && process.env.CI) throw new Error(`CI: the Linux runtime test cannot run: ${missing}`);
@@ -31,15 +32,6 @@ if (missing) console.log(`linux-deploy.test.ts skipped: ${missing}`);
 const DEVICE_ID = 0x00c0ffee;
 type Hello = Extract<Frame, { type: "hello" }>;
 
-function sendRaw(port: number, bytes: Uint8Array): Promise<DeployAnswer | null> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: "127.0.0.1", port }, () => s.end(bytes));
-    let got = Buffer.alloc(0);
-    s.on("data", (c: Buffer) => { got = Buffer.concat([got, c]); });
-    s.on("error", reject);
-    s.on("close", () => resolve(got.length >= DEPLOY_ANSWER_SIZE ? parseDeployAnswer(got) : null));
-  });
-}
 
 describe.skipIf(missing !== null)("the Linux runtime (real binary, Wasm3) with iotfw deploy", () => {
   let dir: string, binary: string, appA: BuildResult, appB: BuildResult;
@@ -61,7 +53,7 @@ describe.skipIf(missing !== null)("the Linux runtime (real binary, Wasm3) with i
     port = await freePort();
     rt = new LinuxRuntime(binary, ["--image", join(dir, "device.bin"), "--link", "stdout", "--deploy-port", String(port),
       "--device-id", DEVICE_ID.toString(16), "--state", join(dir, "reset.state")], { stdin: "pipe" });
-    await until("app A's hello", () => hellos().some((h) => h.frame.appHash === hash(appA)));
+    await waitFor(() => hellos().some((h) => h.frame.appHash === hash(appA)), "app A's hello");
   }, 180_000);
 
   afterAll(async () => {
@@ -87,11 +79,11 @@ describe.skipIf(missing !== null)("the Linux runtime (real binary, Wasm3) with i
     expect(installed, rt.stderr.map((l) => l.line).join("\n")).toBeDefined();
     expect(returned - installed!.at).toBeLessThan(1000);
     console.log(`iotfw deploy to the Linux runtime: ${m![1]} ms connect to answer, ${Math.round(returned - started)} ms for the whole CLI run`);
-    await until("app B's hello", () => hellos().some((h) => h.frame.appHash === hash(appB)));
+    await waitFor(() => hellos().some((h) => h.frame.appHash === hash(appB)), "app B's hello");
     const fresh = rt.frames.slice(firstNew).map((f) => f.frame);
     const hello = fresh.find((f): f is Hello => f.type === "hello")!;
     expect(hello).toMatchObject({ appHash: hash(appB), firmware: "env-station@0.2.0", device: DEVICE_ID });
-    await until("the reset event", () => rt.frames.slice(firstNew).some((f) => f.frame.type === "event" && f.frame.kind === EventKind.RESET));
+    await waitFor(() => rt.frames.slice(firstNew).some((f) => f.frame.type === "event" && f.frame.kind === EventKind.RESET), "the reset event");
     const reset = rt.frames.slice(firstNew).map((f) => f.frame).find((f) => f.type === "event" && f.kind === EventKind.RESET);
     expect(reset).toMatchObject({ type: "event", device: DEVICE_ID, code: HalConst.RESET_REMOTE });
   }, 60_000);
@@ -100,14 +92,14 @@ describe.skipIf(missing !== null)("the Linux runtime (real binary, Wasm3) with i
     const framesBefore = rt.frames.length;
     const corrupt = encodeWasmImage(appA.binary, loadAbi().version);
     corrupt[64 + 100] ^= 0xff;
-    expect(await sendRaw(port, deployRequest(corrupt))).toEqual({ status: DeployStatus.BAD_HASH, detail: 0 });
+    expect(await sendRawDeploy(port, deployRequest(corrupt))).toEqual({ status: DeployStatus.BAD_HASH, detail: 0 });
     const wrongAbi = join(dir, "abi-next.bin");
     writeFileSync(wrongAbi, encodeWasmImage(appA.binary, loadAbi().version + 1));
     const r = await runCli(["deploy", `127.0.0.1:${port}`, "--image", wrongAbi]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/refused the image: the module was built for HAL ABI v\d+, but the device implements v\d+/);
     rt.send(serialFrame(encodeFrame({ type: "control", device: DEVICE_ID, seq: 77, t: 0, op: "ping" })));
-    await until("B's ack", () => rt.frames.slice(framesBefore).some((f) => f.frame.type === "ack" && f.frame.ackedSeq === 77));
+    await waitFor(() => rt.frames.slice(framesBefore).some((f) => f.frame.type === "ack" && f.frame.ackedSeq === 77), "B's ack");
     const since = rt.frames.slice(framesBefore).map((f) => f.frame);
     expect(since.some((f) => f.type === "hello" || (f.type === "event" && f.kind === EventKind.RESET))).toBe(false);
     expect(hellos().at(-1)!.frame.appHash).toBe(hash(appB));
@@ -115,20 +107,7 @@ describe.skipIf(missing !== null)("the Linux runtime (real binary, Wasm3) with i
 
   it("installs an image whose bytes trickle in over 0.5 s (the runtime's 100 ms SIGALRM interrupts its recv)", async () => {
     const request = deployRequest(readFileSync(appB.files.image));
-    const answer = await new Promise<DeployAnswer | null>((resolve, reject) => {
-      const s = connect({ host: "127.0.0.1", port }, async () => {
-        const parts = 10;
-        for (let i = 0; i < parts; i++) {
-          s.write(request.subarray(Math.floor((i * request.length) / parts), Math.floor(((i + 1) * request.length) / parts)));
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        s.end();
-      });
-      let got = Buffer.alloc(0);
-      s.on("data", (c: Buffer) => { got = Buffer.concat([got, c]); });
-      s.on("error", reject);
-      s.on("close", () => resolve(got.length >= DEPLOY_ANSWER_SIZE ? parseDeployAnswer(got) : null));
-    });
+    const answer = await sendRawDeploy(port, request, { parts: 10, gapMs: 50 });
     expect(answer, rt.stderr.map((l) => l.line).join("\n")).toEqual({ status: DeployStatus.OK, detail: 0 });
   }, 30_000);
 });
@@ -157,7 +136,7 @@ describe.skipIf(missing !== null)("the Linux runtime's watchdog exit and its std
     expect(resetInfo(hung, 0)).toBe(0);
 
     const next = await start(3);
-    await until("a record", () => next.blocks.length > 0);
+    await waitFor(() => next.blocks.length > 0, "a record");
     expect(resetInfo(next, 0)).toBe((1 << 8) | HalConst.RESET_WATCHDOG); // once, not twice
     // stdin is /dev/null: at its end, the runtime must sleep in poll(2), not spin on it.
     const cpu0 = next.cpuSeconds(), t0 = performance.now();
@@ -168,7 +147,7 @@ describe.skipIf(missing !== null)("the Linux runtime's watchdog exit and its std
     expect(await next.exited).toBe(0);
 
     const clean = await start(5);
-    await until("a record", () => clean.blocks.length > 0);
+    await waitFor(() => clean.blocks.length > 0, "a record");
     expect(resetInfo(clean, 0)).toBe(0); // after a clean stop: a power-on
     clean.kill();
     await clean.exited;

@@ -5,7 +5,6 @@
 import { spawn, spawnSync, type ChildProcessByStdio } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -38,12 +37,6 @@ export function linuxRuntimeMissing(): string | null {
   return null;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-    s.on("error", reject);
-  });
-}
 
 /** A running iotfw-runtime: its stdout link split into COBS blocks (raw) and decoded frames, its stderr lines. */
 export class LinuxRuntime {
@@ -90,11 +83,3 @@ export class LinuxRuntime {
   }
 }
 
-/** Resolve when predicate holds, polling; reject after timeoutMs. */
-export async function until(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
