@@ -205,7 +205,7 @@ describe("bridge, other inputs and upstreams", () => {
     expect(lower.metrics.duplicates.total()).toBe(1);
   });
 
-  it("a CHANNELS frame after the hello: its channels are named upstream and kept in devices.json", async () => {
+  it("a CHANNELS frame after the hello: its channels are named upstream and kept in devices.log", async () => {
     const out = join(tempDir(), "out.ndjson");
     const b = await startBridge({ listen: "tcp://127.0.0.1:0", upstreams: [`file:${out}`] });
     const dev = await TcpDevice.connect(b.tcpAddress!.port);
@@ -216,8 +216,12 @@ describe("bridge, other inputs and upstreams", () => {
     await waitFor(() => ndjson(out).length === 3, "3 frames upstream");
     expect(ndjson(out)[1]).toMatchObject({ type: "channels", channels: [{ id: 2, kind: "frequent", name: "co2", unit: "ppm" }] });
     expect(ndjson(out)[2]).toMatchObject({ type: "event", channel: 2, name: "co2", unit: "ppm" });
-    const saved = JSON.parse(readFileSync(join(b.spoolDir, "devices.json"), "utf8")) as Record<string, { channels: Array<{ id: number }> }>;
-    expect(saved["00000abc"].channels.map((c) => c.id)).toEqual([0, 1, 2]);
+    // The device log's last line for the device is its state (docs/bridge.md "Device state"); it is
+    // written a few ms after the frame.
+    const saved = () => readFileSync(join(b.spoolDir, "devices.log"), "utf8").split("\n").filter(Boolean)
+      .map((l) => JSON.parse(l) as { d: string; h: { channels: Array<{ id: number }> } | null }).filter((e) => e.d === "00000abc").at(-1);
+    const ids = await waitFor(() => { const c = saved()?.h?.channels.map((ch) => ch.id); return c?.length === 3 && c; }, "the merged table in devices.log");
+    expect(ids).toEqual([0, 1, 2]);
   });
 
   it("http upstream: batched POSTs, retried after errors, in order", async () => {

@@ -17,6 +17,7 @@ import { Dedupe } from "./dedupe.js";
 import { ControlError, Devices, type DeviceLink } from "./devices.js";
 import { SerialInput, TcpInput, type Ingest, type TcpConnection } from "./inputs.js";
 import { loadKeys } from "./keys.js";
+import { Limits, type LimitOptions } from "./limits.js";
 import { Metrics } from "./metrics.js";
 import { deviceName, encodeRecord, parseDeviceName, recordKey, wallMs, type SpoolRecord } from "./records.js";
 import { Spool } from "./spool.js";
@@ -27,7 +28,8 @@ import { BridgeUpstream, HttpUpstream, NdjsonUpstream } from "./upstream-simple.
 export const DEFAULT_SPOOL_DIR = join(homedir(), ".iotfw", "spool");
 export const DEFAULT_HTTP = "127.0.0.1:7601";
 
-export interface BridgeOptions {
+/** The limits (limits.ts, docs/bridge.md "Limits") are options too: maxConnections, idleTimeoutMs, ... */
+export interface BridgeOptions extends LimitOptions {
   serial?: string[];
   baudRate?: number;
   /** "tcp://host:port" for devices, MicroPython nodes and bridges below. */
@@ -86,6 +88,7 @@ function jsonReadings(value: unknown[]): JsonObject[] {
 
 export class Bridge implements Ingest {
   readonly metrics = new Metrics();
+  readonly limits: Limits;
   readonly token = randomBytes(24).toString("hex");
   readonly upstreams: Upstream[] = [];
   httpAddress: AddressInfo | null = null;
@@ -110,6 +113,7 @@ export class Bridge implements Ingest {
   private constructor(private readonly options: BridgeOptions) {
     this.spoolDir = options.spoolDir ?? DEFAULT_SPOOL_DIR;
     this.log = options.log ?? ((line) => process.stderr.write(`bridge: ${line}\n`));
+    this.limits = new Limits(options, this.metrics, this.log);
   }
 
   static async start(options: BridgeOptions): Promise<Bridge> {
@@ -151,7 +155,7 @@ export class Bridge implements Ingest {
     const names = this.upstreams.map((u) => u.name);
     if (new Set(names).size !== names.length) throw new BridgeError(`the same upstream is given twice: ${names.join(", ")}`);
 
-    this.spool = await Spool.open(this.spoolDir, { readers: names, maxBytes: o.spoolMaxBytes, commitIntervalMs: o.commitIntervalMs }, (e) => {
+    this.spool = await Spool.open(this.spoolDir, { readers: names, maxBytes: o.spoolMaxBytes, commitIntervalMs: o.commitIntervalMs, log: this.log }, (e) => {
       const k = recordKey(e.body);
       if (k) this.dedupe.accept(k.device, k.seq, k.crc, k.session);
     });
@@ -160,6 +164,8 @@ export class Bridge implements Ingest {
     this.devices = new Devices(this.spoolDir, this.keys, (device, online) => {
       for (const u of this.upstreams) if (u instanceof MqttUpstream) u.availability(device, online);
     });
+    const ds = this.devices.store.stats;
+    if (ds.migrated || ds.tornBytes || ds.badLines) this.log(`devices: ${ds.migrated} carried over from devices.json, ${ds.tornBytes} torn byte(s) cut off, ${ds.badLines} unreadable line(s) skipped`);
     const m = this.metrics;
     m.gauge("iotfw_bridge_spool_depth", "Records in the spool not yet confirmed by every upstream.", () => this.spool.depth);
     m.gauge("iotfw_bridge_spool_bytes", "Bytes of spool segments on disk.", () => this.spool.stats.bytes);
@@ -174,7 +180,9 @@ export class Bridge implements Ingest {
     }
     if (o.listen) {
       const { host, port } = parseHostPort(o.listen, "--listen");
-      this.tcp = new TcpInput(this);
+      this.tcp = new TcpInput(this, this.limits);
+      this.limits.checkDescriptors();
+      m.gauge("iotfw_bridge_tcp_connections", "TCP connections open now (capped by --max-connections).", () => this.tcp?.size ?? 0);
       this.tcpAddress = await this.tcp.listen(host, port).catch((e: NodeJS.ErrnoException) => {
         throw new BridgeError(`--listen ${o.listen}: ${e.code === "EADDRINUSE" ? "address in use" : e.message}`);
       });
@@ -190,6 +198,7 @@ export class Bridge implements Ingest {
       this.api = new Api(this.token, {
         health: () => this.health(),
         metrics: () => this.metrics.render(),
+        log: this.log,
         devices: () => this.devices.list(),
         control: (device, command, timeoutMs) => this.control(device, command, timeoutMs),
       });
@@ -220,12 +229,16 @@ export class Bridge implements Ingest {
 
   health(): { ok: boolean } & Record<string, unknown> {
     const failure = this.spool?.failure?.message ?? null;
+    // Degraded, not dead: a full disk refuses new frames until the spool's probe sees space again.
+    const reasons = this.spool?.failureReason ? [`spool: ${this.spool.failureReason}`] : [];
     return {
       ok: !failure,
+      status: reasons.length ? "degraded" : "ok",
+      reasons,
       spool: { dir: this.spoolDir, depth: this.spool?.depth ?? 0, bytes: this.spool?.stats.bytes ?? 0, dropped: this.spool?.stats.dropped ?? 0, failure },
       upstreams: this.upstreams.map((u) => ({ name: u.name, connected: u.connected() })),
       serial: this.serials.map((s) => ({ port: s.id, open: s.open })),
-      devices: this.devices?.list().length ?? 0,
+      devices: this.devices?.size ?? 0,
     };
   }
 
@@ -240,6 +253,7 @@ export class Bridge implements Ingest {
       if (!isSignedFrame(bytes)) return m.rejected.inc("unsigned");
       if (!verifyFrameHmac(bytes, key)) return m.rejected.inc("bad_hmac");
     }
+    if (!this.limits.admitDevice(link, frame.device)) return; // a new id past a cap: dropped, counted
     this.devices.seen(frame.device, link);
     if (frame.type === "ack") this.devices.ack(frame);
     const n = bytes.length; // the frame's CRC-32 trailer, u32 LE
@@ -248,9 +262,13 @@ export class Bridge implements Ingest {
     if (verdict.kind === "duplicate") return m.duplicates.inc();
     if (verdict.kind === "restart" || this.dedupe.session(frame.device) === undefined) m.sessions.inc(deviceName(frame.device));
     if (verdict.kind === "new" && verdict.gap > 0) m.seqGaps.inc(deviceName(frame.device), verdict.gap);
-    this.dedupe.accept(frame.device, frame.seq, crc, verdict.session);
+    // Spool refusing (disk full): the frame is not remembered as seen, so the same frame sent again once
+    // the disk writes again is taken rather than dropped as a duplicate (a HELLO's names are kept).
+    const refused = this.spool.failure !== null;
+    if (!refused) this.dedupe.accept(frame.device, frame.seq, crc, verdict.session);
     if (frame.type === "hello") this.devices.hello(frame);
     else if (frame.type === "channels") this.devices.channelsFrame(frame);
+    if (refused) return m.rejected.inc("spool_failed");
     // The frame's bytes go to disk; its JSON view is built when it is forwarded (records.ts), with the
     // channel names of the hello in force now.
     this.append({
@@ -293,7 +311,9 @@ export class Bridge implements Ingest {
     const first = Array.isArray(value) ? value.find((e) => e && typeof e === "object" && ("device" in e || "id" in e)) : value;
     const field = first && typeof first === "object" ? ((first as Record<string, unknown>).device ?? (kind === "json-control" ? (first as Record<string, unknown>).id : undefined)) : undefined;
     if (conn.jsonDevice === null) {
-      conn.jsonDevice = jsonDeviceId(field, conn.peerAddress);
+      const id = jsonDeviceId(field, conn.peerAddress);
+      if (!this.limits.admitDevice(conn, id)) return; // past a device cap: dropped, counted
+      conn.jsonDevice = id;
       conn.jsonSession = this.spool.nextIndexValue; // one session per connection (JSON nodes carry no boot info)
       this.metrics.sessions.inc(deviceName(conn.jsonDevice));
     }
@@ -315,8 +335,8 @@ export class Bridge implements Ingest {
     this.append({ device, session: conn.jsonSession, seq, rx: wallMs(), message: { ...message, seq } }, conn, 0);
   }
 
-  garbage(linkId: string, bytes: number, reason: string): void {
-    this.metrics.rejected.inc(/CRC/i.test(reason) ? "bad_crc" : /COBS/.test(reason) ? "bad_cobs" : "bad_frame");
+  garbage(linkId: string, bytes: number, reason?: string): void {
+    if (reason !== undefined) this.metrics.rejected.inc(/CRC/i.test(reason) ? "bad_crc" : /COBS/.test(reason) ? "bad_cobs" : "bad_frame");
     if (bytes) this.metrics.garbageBytes.inc(linkId, bytes);
   }
 
@@ -363,8 +383,12 @@ export class Bridge implements Ingest {
     await this.api?.close();
     for (const f of this.forwarders) await f.stop();
     await Promise.all(this.upstreams.map((u) => u.close().catch(() => undefined)));
-    await this.spool?.close();
-    await this.broker?.close();
-    if (this.lockFile) try { unlinkSync(this.lockFile); } catch { /* gone */ }
+    try {
+      await this.spool?.close();
+      await this.devices?.close().catch((e: Error) => this.log(`devices: ${e.message}`));
+      await this.broker?.close();
+    } finally { // whatever failed above, a stopped bridge leaves no lock behind
+      if (this.lockFile) try { unlinkSync(this.lockFile); } catch { /* gone */ }
+    }
   }
 }

@@ -3,10 +3,15 @@
 // (a chained bridge replaying after its restart, a retransmission), or the start of a new session
 // (the device rebooted and its seq restarted from 0). Keeps per device the session id, the highest seq
 // and a ring of the last WINDOW (seq, CRC) pairs; rebuilt at start from the records still in the spool.
+// The ring starts small and doubles when two remembered seqs would share a slot (up to WINDOW): a new
+// device costs bytes, not 32 KB, so a flood of made-up device ids neither stalls the bridge zeroing
+// memory nor exhausts it (issue 11); the verdicts are exactly those of a full WINDOW ring.
 // Pure in-memory state; touches nothing.
 
 /** How many recent sequence numbers per device are remembered, with their frame's CRC. */
 export const DEDUPE_WINDOW = 4096;
+/** A new device's ring size (a power of two dividing DEDUPE_WINDOW). */
+const INITIAL_RING = 16;
 
 export type Verdict =
   | { kind: "new"; session: number; gap: number }
@@ -16,7 +21,7 @@ export type Verdict =
 interface DeviceState {
   session: number;
   maxSeq: number;
-  /** seq + 1 stored at seq % WINDOW (0 = empty), and the CRC of that frame. */
+  /** seq + 1 stored at seq % length (0 = empty), and the CRC of that frame; length divides WINDOW. */
   seqs: Uint32Array;
   crcs: Uint32Array;
 }
@@ -30,7 +35,7 @@ export class Dedupe {
   classify(device: number, seq: number, crc: number, newSession: number): Verdict {
     const s = this.devices.get(device);
     if (!s) return { kind: "new", session: newSession, gap: 0 };
-    const slot = seq % DEDUPE_WINDOW;
+    const slot = seq % s.seqs.length;
     if (s.seqs[slot] === seq + 1) {
       // The same seq again: the same bytes are a duplicate; other bytes mean the device restarted.
       return s.crcs[slot] === crc >>> 0 ? { kind: "duplicate", session: s.session } : { kind: "restart", session: newSession };
@@ -45,18 +50,41 @@ export class Dedupe {
   accept(device: number, seq: number, crc: number, session: number): void {
     let s = this.devices.get(device);
     if (!s || session > s.session) {
-      s = { session, maxSeq: seq, seqs: new Uint32Array(DEDUPE_WINDOW), crcs: new Uint32Array(DEDUPE_WINDOW) };
+      s = { session, maxSeq: seq, seqs: new Uint32Array(INITIAL_RING), crcs: new Uint32Array(INITIAL_RING) };
       this.devices.set(device, s);
     } else if (session < s.session) {
       return; // an older session's record replayed at start: nothing to remember
     }
-    const slot = seq % DEDUPE_WINDOW;
-    s.seqs[slot] = seq + 1;
-    s.crcs[slot] = crc >>> 0;
+    for (;;) {
+      const slot = seq % s.seqs.length;
+      const held = s.seqs[slot];
+      // A full ring would overwrite what this slot holds only if it is the same slot there too.
+      if (held === 0 || (held - 1) % DEDUPE_WINDOW === seq % DEDUPE_WINDOW || s.seqs.length >= DEDUPE_WINDOW) {
+        s.seqs[slot] = seq + 1;
+        s.crcs[slot] = crc >>> 0;
+        break;
+      }
+      grow(s);
+    }
     if (seq > s.maxSeq) s.maxSeq = seq;
   }
 
   session(device: number): number | undefined {
     return this.devices.get(device)?.session;
   }
+}
+
+/** Double a ring; entries in different slots stay in different slots. */
+function grow(s: DeviceState): void {
+  const cap = s.seqs.length * 2;
+  const seqs = new Uint32Array(cap);
+  const crcs = new Uint32Array(cap);
+  for (let i = 0; i < s.seqs.length; i++) {
+    if (s.seqs[i] === 0) continue;
+    const slot = (s.seqs[i] - 1) % cap;
+    seqs[slot] = s.seqs[i];
+    crcs[slot] = s.crcs[i];
+  }
+  s.seqs = seqs;
+  s.crcs = crcs;
 }

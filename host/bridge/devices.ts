@@ -2,13 +2,14 @@
 // names and units survive a restart), which link each is on now, and control routing: a command is
 // encoded as a CONTROL frame (signed when the device has a key), sent down the device's link, and
 // answered by the device's ACK frame whose ackedSeq is the command id (docs/protocol.md 0x06).
-// May touch: <spool dir>/devices.json.
+// Nothing done per frame here grows with the fleet (issue 11): a change is one line appended to the
+// device log (device-log.ts) in a batch, and a closing link visits only its own devices.
+// May touch: through DeviceLog, <spool dir>/devices.log (and devices.json, migrated once).
 import { randomInt } from "node:crypto";
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import {
   encodeFrame, helloWithChannels, signFrame, type AckFrame, type ChannelsFrame, type ControlCommand, type ControlFrame, type HelloChannel, type HelloFrame,
 } from "../protocol/index.js";
+import { DeviceLog, type DeviceLogOptions } from "./device-log.js";
 import { deviceName } from "./records.js";
 
 /** A way down to devices: a serial port, a TCP connection, a chained bridge, a MicroPython node. */
@@ -42,17 +43,24 @@ interface Known {
 export class Devices {
   private readonly known = new Map<number, Known>();
   private readonly waiting = new Map<string, { resolve: (ack: AckFrame) => void }>();
+  /** The devices last heard on each link, so that a link closing does not visit the whole fleet. */
+  private readonly onLink = new Map<DeviceLink, Set<number>>();
   private nextCommandId = randomInt(1, 0x7fffffff);
-  private readonly file: string;
+  /** The persisted part of `known`: each device's hello (or null before one). */
+  readonly store: DeviceLog;
 
   constructor(dir: string, private readonly keys: Map<number, Buffer> | null,
-    private readonly onAvailability?: (device: number, online: boolean) => void) {
-    this.file = join(dir, "devices.json");
-    try {
-      const saved = JSON.parse(readFileSync(this.file, "utf8")) as Record<string, HelloFrame | null>;
-      for (const [name, hello] of Object.entries(saved)) this.known.set(parseInt(name, 16) >>> 0, { hello: hello ?? undefined });
-    } catch { /* none yet */ }
+    private readonly onAvailability?: (device: number, online: boolean) => void, storeOptions?: DeviceLogOptions) {
+    this.store = new DeviceLog(dir, storeOptions);
+    for (const [device, hello] of this.store.entries()) this.known.set(device, { hello: hello ?? undefined });
   }
+
+  /** How many devices the bridge knows (without building the list). */
+  get size(): number { return this.known.size; }
+
+  /** Resolves when every change so far is on disk. */
+  flush(): Promise<void> { return this.store.flush(); }
+  close(): Promise<void> { return this.store.close(); }
 
   channels(device: number): readonly HelloChannel[] | undefined {
     return this.known.get(device)?.hello?.channels;
@@ -63,9 +71,13 @@ export class Devices {
     let k = this.known.get(device);
     if (!k) {
       this.known.set(device, (k = {}));
-      this.persist();
+      this.store.set(device, null);
     }
     const wasOnline = k.link?.open === true;
+    if (k.link && k.link !== link) this.onLink.get(k.link)?.delete(device);
+    let onThis = this.onLink.get(link); // added every time: a closed link's set is gone, yet a serial port reopens as the same link
+    if (!onThis) this.onLink.set(link, (onThis = new Set()));
+    onThis.add(device);
     k.link = link;
     k.lastSeen = now;
     if (!wasOnline) this.onAvailability?.(device, true);
@@ -75,7 +87,7 @@ export class Devices {
     const k = this.known.get(frame.device) ?? {};
     k.hello = frame;
     this.known.set(frame.device, k);
-    this.persist();
+    this.store.set(frame.device, frame);
   }
 
   /** The rest of the channel table after a HELLO (0x07): added to the hello by id and persisted. A
@@ -84,12 +96,14 @@ export class Devices {
     const k = this.known.get(frame.device);
     if (!k?.hello) return;
     k.hello = helloWithChannels(k.hello, frame);
-    this.persist();
+    this.store.set(frame.device, k.hello);
   }
 
   /** A link closed: its devices are offline until they are heard again. */
   linkClosed(link: DeviceLink): void {
-    for (const [device, k] of this.known) if (k.link === link) this.onAvailability?.(device, false);
+    const devices = this.onLink.get(link);
+    this.onLink.delete(link);
+    for (const device of devices ?? []) if (this.known.get(device)?.link === link) this.onAvailability?.(device, false);
   }
 
   ack(frame: AckFrame): void {
@@ -139,13 +153,5 @@ export class Devices {
     if (!k?.link?.open) throw new ControlError(k ? "offline" : "unknown", `device ${deviceName(device)} is ${k ? "offline" : "unknown here"}`);
     const { type: _t, device: _d, seq, t: _time, ...command } = control;
     k.link.sendControl(device, frame, command as ControlCommand, seq);
-  }
-
-  private persist(): void {
-    const out: Record<string, HelloFrame | null> = {};
-    for (const [device, k] of this.known) out[deviceName(device)] = k.hello ?? null;
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(out));
-    renameSync(tmp, this.file);
   }
 }

@@ -2,7 +2,9 @@
 // comes back: the path is polled), and a TCP listener whose connections are devices speaking the iotfw
 // framing ("IOTF"), MicroPython nodes (length-prefixed JSON), or another bridge ("IOTB": iotfw framing
 // plus acknowledgements back, docs/bridge.md "Bridge to bridge"). Inputs only read and hand what they
-// read to an Ingest; each connection or port is a DeviceLink that control frames go down.
+// read to an Ingest; each connection or port is a DeviceLink that control frames go down. The TCP
+// listener enforces the connection limits (docs/bridge.md "Limits"; settings in limits.ts): a cap on
+// open connections, an idle timeout, and a garbage budget per connection.
 // May touch: the serial ports and the listening socket it is given.
 import { existsSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
@@ -12,6 +14,7 @@ import {
   type ControlCommand, type Frame,
 } from "../protocol/index.js";
 import type { DeviceLink } from "./devices.js";
+import type { Limits } from "./limits.js";
 
 /** What the bridge does with what inputs read. frame() and json() check and queue an item for the spool
  *  at once; settled() resolves once everything handed over so far is on disk or was refused. */
@@ -19,7 +22,9 @@ export interface Ingest {
   frame(link: DeviceLink, bytes: Uint8Array, frame: Frame): void;
   json(conn: TcpConnection, kind: "json-control" | "json-data", value: unknown): void;
   settled(): Promise<void>;
-  garbage(linkId: string, bytes: number, reason: string): void;
+  /** Bytes not part of a valid frame; `reason` when a frame or block was refused (counted once per
+   *  reason), none for bytes of an already reported one (an oversize message's skipped body). */
+  garbage(linkId: string, bytes: number, reason?: string): void;
   linkClosed(link: DeviceLink): void;
   /** A CONTROL frame from the bridge above (a chained bridge), to route to one of our devices. */
   controlFromAbove(frame: Uint8Array): void;
@@ -32,6 +37,9 @@ export const BRIDGE_PREAMBLE = Uint8Array.of(0x49, 0x4f, 0x54, 0x42);
 export const ChainMessage = { ACK: 0x01, CONTROL: 0x02 } as const;
 
 const POLL_MS = 500;
+/** Messages in one read after which a TCP connection yields a turn of the event loop (about 10-30 ms of
+ *  work for HELLOs on a Pi-class core). */
+const YIELD_AFTER_MESSAGES = 256;
 
 export class SerialInput implements DeviceLink {
   readonly id: string;
@@ -114,13 +122,34 @@ export class TcpConnection implements DeviceLink {
   private pending = 0;
   private processed = 0;
   private paused = false;
+  /** Paused for one turn of the event loop after a large read (see onData). */
+  private yielding = false;
+  /** reader.discardedBytes already reported, and the garbage since the last valid message. */
+  private discardedSeen = 0;
+  private garbageRun = 0;
 
-  constructor(readonly socket: Socket, private readonly ingest: Ingest) {
+  constructor(readonly socket: Socket, private readonly ingest: Ingest, private readonly limits?: Limits) {
     this.id = `tcp:${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", () => undefined); // "close" follows
     socket.on("close", () => { this.open = false; ingest.linkClosed(this); });
+    // An idle connection holds a descriptor: a peer that opens many and sends nothing would starve
+    // devices and the HTTP API of them (issue 11). Any byte, either way, restarts the clock.
+    const idle = limits?.settings.idleTimeoutMs ?? 0;
+    if (idle > 0) {
+      socket.setTimeout(idle, () => {
+        limits!.once("idle", `${this.id}: closed after ${idle} ms without a byte (--idle-timeout)`);
+        this.closeFor("idle");
+      });
+    }
+  }
+
+  /** Close this connection because of a limit, counted by `reason`. */
+  private closeFor(reason: "idle" | "garbage"): void {
+    if (this.socket.destroyed) return;
+    this.limits?.closed(reason);
+    this.socket.destroy();
   }
 
   get peerAddress(): string {
@@ -140,13 +169,40 @@ export class TcpConnection implements DeviceLink {
       }
     }
     let count = 0;
+    let valid = false;
+    let reported = 0;
+    // Garbage is labelled "tcp", not by connection: a label per peer port would grow without bound.
     for (const m of this.reader.push(chunk)) {
       count++;
+      if (m.kind === "error") { reported += m.bytes; this.ingest.garbage("tcp", m.bytes, m.error); continue; }
+      valid = true;
       if (m.kind === "frame") this.ingest.frame(this, m.bytes, m.frame);
-      else if (m.kind === "error") this.ingest.garbage(this.id, 0, m.error);
       else this.ingest.json(this, m.kind, m.value);
     }
+    // Errors reported their own bytes; the rest of what the reader discarded is an oversize
+    // message's body, skipped as it arrived: counted as bytes only.
+    const discarded = this.reader.discardedBytes - this.discardedSeen;
+    this.discardedSeen = this.reader.discardedBytes;
+    if (discarded > reported) this.ingest.garbage("tcp", discarded - reported);
+    // TCP cannot resynchronise (no delimiter): after a bad length the stream is noise, or the peer
+    // is no device. A budget of garbage since the last valid message keeps flaky devices and closes
+    // the rest (to a read's granularity: a read with a valid message resets it).
+    this.garbageRun = valid ? 0 : this.garbageRun + discarded;
+    const budget = this.limits?.settings.maxGarbageBytes ?? 0;
+    if (budget > 0 && this.garbageRun > budget) {
+      this.limits!.once("garbage", `${this.id}: closed after ${this.garbageRun} bytes of garbage without a valid message (--max-garbage ${budget})`);
+      this.closeFor("garbage");
+      return;
+    }
     if (count === 0) return;
+    // Fairness: a burst (a HELLO flood, a bridge below replaying its backlog) arrives as several 64 KiB
+    // reads in one turn of the event loop; after a read with many messages, let the other connections
+    // and the HTTP API have a turn before the next one (issue 11: /health within 100 ms during a flood).
+    if (count >= YIELD_AFTER_MESSAGES && !this.yielding) {
+      this.yielding = true;
+      this.socket.pause();
+      setImmediate(() => { this.yielding = false; if (!this.paused) this.socket.resume(); });
+    }
     // Backpressure: stop reading while this connection's frames wait for the disk.
     this.pending += count;
     if (this.pending > 4000 && !this.paused) { this.paused = true; this.socket.pause(); }
@@ -155,7 +211,7 @@ export class TcpConnection implements DeviceLink {
     this.tail = this.tail.then(() => onDisk).then(() => {
       this.pending -= count;
       this.processed += count;
-      if (this.paused && this.pending < 1000) { this.paused = false; this.socket.resume(); }
+      if (this.paused && this.pending < 1000) { this.paused = false; if (!this.yielding) this.socket.resume(); }
       if (this.mode === "chain" && this.open) {
         // Everything up to here is on disk (or was refused): the bridge below may forget it.
         const ack = Buffer.alloc(5);
@@ -187,19 +243,38 @@ export class TcpInput {
   private server: Server | null = null;
   private readonly connections = new Set<TcpConnection>();
 
-  constructor(private readonly ingest: Ingest) {}
+  constructor(private readonly ingest: Ingest, private readonly limits?: Limits) {}
+
+  /** Open connections now (the iotfw_bridge_tcp_connections gauge). */
+  get size(): number { return this.connections.size; }
 
   /** Listen; resolves with the bound address (port 0 picks a free one). */
   async listen(host: string, port: number): Promise<AddressInfo> {
     const server = createServer((socket) => {
-      const c = new TcpConnection(socket, this.ingest);
+      const c = new TcpConnection(socket, this.ingest, this.limits);
       this.connections.add(c);
       socket.on("close", () => this.connections.delete(c));
     });
+    const limits = this.limits;
+    if (limits) {
+      // Node closes a connection past maxConnections as soon as it is accepted, and says so with "drop".
+      server.maxConnections = limits.settings.maxConnections;
+      server.on("drop", (d) => {
+        limits.refused("connection_limit");
+        limits.once("connections", `connection from ${d?.remoteAddress ?? "?"} closed: ${limits.settings.maxConnections} connections open (--max-connections)`);
+      });
+    }
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(port, host, () => { server.off("error", reject); resolve(); });
+    });
+    // Once listening, an accept that fails (EMFILE: out of descriptors) must not end the bridge:
+    // libuv has already closed the pending connection; count it and go on.
+    server.on("error", (e: NodeJS.ErrnoException) => {
+      limits?.refused("accept_failed");
+      if (limits) limits.once("accept", `accepting a TCP connection failed: ${e.code ?? e.message}`);
+      else this.ingest.log(`accepting a TCP connection failed: ${e.code ?? e.message}`);
     });
     return server.address() as AddressInfo;
   }

@@ -61,7 +61,9 @@ export class Metrics {
   readonly framesOut = new Counter("iotfw_bridge_frames_out_total", "Records confirmed by an upstream.", "upstream");
   readonly bytesOut = new Counter("iotfw_bridge_bytes_out_total", "Frame bytes of records confirmed by an upstream.", "upstream");
   readonly rejected = new Counter("iotfw_bridge_rejected_total", "Frames or blocks refused, by reason.", "reason");
-  readonly garbageBytes = new Counter("iotfw_bridge_garbage_bytes_total", "Bytes dropped by the link readers (noise, truncated or corrupt frames), by link.", "link");
+  readonly garbageBytes = new Counter("iotfw_bridge_garbage_bytes_total", "Bytes dropped by the link readers (noise, truncated or corrupt frames), by link (tcp, or serial:<path>).", "link");
+  readonly connectionsRefused = new Counter("iotfw_bridge_connections_refused_total", "TCP connections closed as soon as accepted: --max-connections were open (or accept failed).", "reason");
+  readonly connectionsClosed = new Counter("iotfw_bridge_connections_closed_total", "TCP connections the bridge closed, by reason (idle, garbage).", "reason");
   readonly duplicates = new Counter("iotfw_bridge_duplicates_total", "Frames dropped as duplicates of an accepted (device, session, seq).");
   readonly seqGaps = new Counter("iotfw_bridge_sequence_gaps_total", "Sequence numbers missing between accepted frames, by device.", "device");
   readonly sessions = new Counter("iotfw_bridge_device_sessions_total", "Device sessions started (a boot seen), by device.", "device");
@@ -87,8 +89,8 @@ export class Metrics {
   }
 
   render(): string {
-    const parts = [this.framesIn, this.bytesIn, this.framesOut, this.bytesOut, this.rejected, this.garbageBytes, this.duplicates,
-      this.seqGaps, this.sessions, this.upstreamErrors, this.controls].map((c) => c.render());
+    const parts = [this.framesIn, this.bytesIn, this.framesOut, this.bytesOut, this.rejected, this.garbageBytes, this.connectionsRefused,
+      this.connectionsClosed, this.duplicates, this.seqGaps, this.sessions, this.upstreamErrors, this.controls].map((c) => c.render());
     for (const [name, [help, read, type]] of this.gauges) parts.push(`# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${read()}`);
     parts.push(this.latency.render());
     return parts.join("\n") + "\n";

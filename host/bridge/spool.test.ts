@@ -5,7 +5,7 @@ import { appendFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Dedupe, DEDUPE_WINDOW } from "./dedupe.js";
-import { Spool, type SpoolEntry } from "./spool.js";
+import { MIN_SPOOL_BYTES, Spool, spoolDiskBytes, type SpoolEntry } from "./spool.js";
 import { tempDir } from "./testing.js";
 
 const dirs: string[] = [];
@@ -78,13 +78,18 @@ describe("Spool", () => {
     await r.close();
   });
 
-  it("drops the oldest segments past its bound and counts the records", async () => {
-    const s = await Spool.open(dir(), { readers: ["up"], segmentBytes: 100, maxBytes: 300 });
-    for (let i = 0; i < 60; i++) await s.append(body(i));
-    expect(s.stats.bytes).toBeLessThanOrEqual(300 + 100);
+  it("drops the oldest segments before its bound is passed and counts the records", async () => {
+    // The smallest bound: 64 KiB = the 16 KiB reserve + four 12 KiB segments; never more on disk.
+    const d = dir();
+    const s = await Spool.open(d, { readers: ["up"], maxBytes: MIN_SPOOL_BYTES });
+    const big = (i: number) => Buffer.concat([body(i), Buffer.alloc(1000)]);
+    for (let i = 0; i < 150; i++) {
+      await Promise.all(Array.from({ length: i % 7 }, (_, k) => s.append(big(i * 7 + k)))); // commits of 0..6 records
+      expect(spoolDiskBytes(d)).toBeLessThanOrEqual(MIN_SPOOL_BYTES - 16 * 1024);
+    }
     expect(s.stats.dropped).toBeGreaterThan(0);
     const rest = await s.next("up", 1000);
-    expect(rest.at(-1)!.index).toBe(59);
+    expect(rest.at(-1)!.index).toBe(s.nextIndexValue - 1);
     expect(rest[0].index).toBe(s.stats.dropped); // exactly the dropped ones are missing
     await s.close();
   });

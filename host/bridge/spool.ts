@@ -2,19 +2,30 @@
 // plus a checkpoint file with each upstream's delivered position. A record is appended, written and
 // fdatasync'ed in a group commit before append() (or, for many at once, add() then durable()) resolves:
 // only then is it "accepted" and visible to the upstream readers, which read it in order (from memory
-// while it is recent, else from disk) and acknowledge it once their upstream confirmed it. Bounded: past maxBytes the oldest segment is
-// deleted, delivered or not (drop-oldest; counted). Written by hand: an append-only log with a checkpoint
-// is ~300 lines and no small, maintained npm package fits (see docs/bridge.md).
+// while it is recent, else from disk) and acknowledge it once their upstream confirmed it. Bounded: before
+// a write would take the segments past maxBytes the oldest segment is deleted, delivered or not
+// (drop-oldest; counted). A failed write (disk full) refuses appends until a probe finds the disk
+// writable again (spool-disk.ts; backoff), it is a state, not the end. Written by hand: an append-only
+// log with a checkpoint is ~300 lines and no small, maintained npm package fits (see docs/bridge.md).
 // May touch: files inside its directory only.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync, writeSync } from "node:fs";
-import { open, rename, type FileHandle } from "node:fs/promises";
+import { mkdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { crc32 } from "node:zlib";
+import {
+  CHECKPOINT, failureReason, MIN_SPOOL_BYTES, noSpaceError, removeStaleTemps, replaceFile, replaceFileSync, RESERVE_BYTES, reserveSync,
+  segmentBytesFor, WriteFailure,
+} from "./spool-disk.js";
+import { loadSegments, readRecords, RECORD_HEAD, segmentName, serializeRecords, type Segment } from "./spool-format.js";
+
+export { MIN_SPOOL_BYTES } from "./spool-disk.js";
+export { spoolDiskBytes } from "./spool-format.js";
 
 export interface SpoolOptions {
-  /** Bound on the bytes of all segments (default 256 MiB). Past it the oldest segment is deleted. */
+  /** Bound on the bytes of all segments plus the 16 KiB reserve (default 256 MiB, at least
+   *  MIN_SPOOL_BYTES). A write that would pass it deletes the oldest segment first. */
   maxBytes?: number;
-  /** A segment is closed and a new one started past this size (default 4 MiB). */
+  /** A segment is closed and a new one started past this size (default a quarter of maxBytes after
+   *  the reserve, at most 4 MiB: spool-disk.ts segmentBytesFor). */
   segmentBytes?: number;
   /** Minimum ms between group commits (default 0: the next commit starts when the last one ends). */
   commitIntervalMs?: number;
@@ -22,6 +33,8 @@ export interface SpoolOptions {
   memoryRecords?: number;
   /** Names of the readers (one per upstream), each with its own delivered position. */
   readers: string[];
+  /** Where to say that the disk is full or writable again, or that a checkpoint could not be written. */
+  log?: (line: string) => void;
 }
 
 export interface SpoolEntry {
@@ -52,12 +65,7 @@ function deferred(): Deferred {
   return d;
 }
 
-interface Segment { first: number; last: number; size: number; path: string }
 interface Reader { acked: number; next: number; wake?: () => void }
-
-const RECORD_HEAD = 8; // u32 LE body length, u32 LE CRC-32 of the body
-const SEGMENT_RE = /^seg-(\d{16})\.log$/;
-const CHECKPOINT = "checkpoint.json";
 
 export class Spool {
   readonly stats: SpoolStats = { appended: 0, dropped: 0, tornRecords: 0, bytes: 0, segments: 0 };
@@ -74,20 +82,26 @@ export class Spool {
   /** Settled when the last commit finished (what durable() returns when nothing is pending). */
   private lastCommit: Promise<void> = Promise.resolve();
   private committing = false;
-  /** Set when a write failed; every later append is refused with it. */
-  failure: Error | null = null;
+  /** A write failed (disk full, I/O error): appends are refused until a probe of the disk succeeds. */
+  private readonly writeFailure: WriteFailure;
   private closed = false;
   private checkpointDirty = false;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private checkpointing: Promise<void> | null = null;
-  private readonly maxBytes: number;
+  /** What the segments may take: maxBytes less the reserve. */
+  private readonly segmentBudget: number;
   private readonly segmentBytes: number;
   private readonly commitIntervalMs: number;
   private readonly memoryRecords: number;
+  private readonly log: (line: string) => void;
 
   private constructor(readonly dir: string, options: SpoolOptions) {
-    this.maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
-    this.segmentBytes = options.segmentBytes ?? 4 * 1024 * 1024;
+    const maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
+    if (!(maxBytes >= MIN_SPOOL_BYTES)) throw new RangeError(`spool bound ${maxBytes} bytes is below the minimum of ${MIN_SPOOL_BYTES} (64K)`);
+    this.segmentBudget = maxBytes - RESERVE_BYTES;
+    this.segmentBytes = options.segmentBytes ?? segmentBytesFor(maxBytes);
+    this.log = options.log ?? (() => undefined);
+    this.writeFailure = new WriteFailure(dir, this.log, () => { this.lastCommit = Promise.resolve(); });
     this.commitIntervalMs = options.commitIntervalMs ?? 0;
     this.memoryRecords = options.memoryRecords ?? 20_000;
     for (const name of options.readers) this.readers.set(name, { acked: -1, next: 0 });
@@ -98,39 +112,38 @@ export class Spool {
   static async open(dir: string, options: SpoolOptions, onRecord?: (entry: SpoolEntry) => void): Promise<Spool> {
     const spool = new Spool(dir, options);
     mkdirSync(dir, { recursive: true });
+    removeStaleTemps(dir); // a write a crash or a full disk interrupted: the real files are whole
     spool.load(onRecord);
+    const noRoom = reserveSync(dir);
+    if (noRoom) spool.fail(noRoom);
     return spool;
+  }
+
+  /** Why appends are refused now, or null. */
+  get failure(): Error | null {
+    return this.writeFailure.error;
+  }
+
+  /** The same as /health says it ("no space left on device"). */
+  get failureReason(): string | null {
+    return this.failure ? failureReason(this.failure) : null;
+  }
+
+  /** Refuse appends with `e` until the disk takes writes again. */
+  private fail(e: Error): void {
+    this.writeFailure.fail(e);
+    this.lastCommit = Promise.reject(e);
+    this.lastCommit.catch(() => undefined);
   }
 
   private load(onRecord?: (entry: SpoolEntry) => void): void {
     let checkpoint: { nextIndex?: number; acked?: Record<string, number> } = {};
     try { checkpoint = JSON.parse(readFileSync(join(this.dir, CHECKPOINT), "utf8")); } catch { /* first start, or never written */ }
-    const names = readdirSync(this.dir).filter((n) => SEGMENT_RE.test(n)).sort();
-    let expected = -1;
-    for (const name of names) {
-      const first = Number(SEGMENT_RE.exec(name)![1]);
-      const path = join(this.dir, name);
-      const data = readFileSync(path);
-      let offset = 0;
-      let index = first;
-      while (offset + RECORD_HEAD <= data.length) {
-        const length = data.readUInt32LE(offset);
-        const end = offset + RECORD_HEAD + length;
-        if (end > data.length || (crc32(data.subarray(offset + RECORD_HEAD, end)) >>> 0) !== data.readUInt32LE(offset + 4)) break;
-        onRecord?.({ index, body: data.subarray(offset + RECORD_HEAD, end) });
-        offset = end;
-        index++;
-      }
-      if (offset < data.length) { // torn tail (crash mid-write) or corruption: cut it off
-        this.stats.tornRecords++;
-        truncateSync(path, offset);
-      }
-      if (index === first) { unlinkSync(path); continue; }
-      this.segments.push({ first, last: index - 1, size: offset, path });
-      this.stats.bytes += offset;
-      expected = index;
-    }
-    this.nextIndex = Math.max(expected, checkpoint.nextIndex ?? 0, 0);
+    const found = loadSegments(this.dir, onRecord);
+    this.segments = found.segments;
+    this.stats.tornRecords = found.torn;
+    for (const seg of this.segments) this.stats.bytes += seg.size;
+    this.nextIndex = Math.max(found.next, checkpoint.nextIndex ?? 0, 0);
     this.durableEnd = this.nextIndex;
     const oldest = this.segments.length ? this.segments[0].first : this.nextIndex;
     for (const [name, reader] of this.readers) {
@@ -190,21 +203,21 @@ export class Spool {
     try {
       while (this.pending.entries.length > 0) {
         const started = Date.now();
-        const batch = this.pending;
-        this.pending = { entries: [], bytes: 0, done: null };
+        const batch = this.takeBatch();
         this.writing = batch;
         try {
-          await this.writeDurably(batch.entries, this.serialize(batch));
+          await this.writeDurably(batch.entries, serializeRecords(batch.entries, batch.bytes));
         } catch (e) {
           this.writing = null;
-          // A failed write (disk full, I/O error) leaves the log's numbering unknown: refuse from now on
-          // rather than write records whose index would be wrong. /health reports it.
-          this.failure = e instanceof Error ? e : new Error(String(e));
-          this.lastCommit = Promise.reject(this.failure);
-          this.lastCommit.catch(() => undefined);
-          batch.done?.reject(this.failure);
-          this.pending.done?.reject(this.failure);
+          // A failed write (disk full, I/O error): its records and those waiting are refused (never
+          // accepted), what it left on disk is cut off, and appends are refused until the disk takes
+          // writes again. Their indices stay used (a gap), as sessions may have been named after them.
+          const failure = e instanceof Error ? e : new Error(String(e));
+          await this.rollback();
+          batch.done?.reject(failure);
+          this.pending.done?.reject(failure);
           this.pending = { entries: [], bytes: 0, done: null };
+          this.fail(failure);
           break;
         }
         this.writing = null;
@@ -212,7 +225,6 @@ export class Spool {
         this.durableEnd = batch.entries[batch.entries.length - 1].index + 1;
         for (const e of batch.entries) this.memory.push(e);
         if (this.memory.length > this.memoryRecords * 1.25) this.memory.splice(0, this.memory.length - this.memoryRecords);
-        this.enforceBound();
         batch.done?.resolve();
         for (const r of this.readers.values()) r.wake?.();
         const wait = this.commitIntervalMs - (Date.now() - started);
@@ -223,30 +235,40 @@ export class Spool {
     }
   }
 
-  /** One buffer for one write: each record's head (length, CRC-32 of the body), then the body. */
-  private serialize(batch: PendingCommit): Buffer {
-    const data = Buffer.allocUnsafe(batch.bytes);
-    let at = 0;
-    for (const e of batch.entries) {
-      data.writeUInt32LE(e.body.length, at);
-      data.writeUInt32LE(crc32(e.body) >>> 0, at + 4);
-      e.body.copy(data, at + RECORD_HEAD);
-      at += RECORD_HEAD + e.body.length;
+  /** The next commit: the pending records that fit in the segment being written (or in a new one; at
+   *  least one record), so no segment outgrows segmentBytes and the bound holds. The rest stays pending
+   *  with its waiters: commits finish in order, so theirs settles after this one. */
+  private takeBatch(): PendingCommit {
+    const p = this.pending;
+    const seg = this.segments.at(-1);
+    const first = RECORD_HEAD + p.entries[0].body.length;
+    let room = this.fh && seg && seg.last + 1 === p.entries[0].index ? this.segmentBytes - seg.size : this.segmentBytes;
+    if (room < first) room = this.segmentBytes;
+    if (p.bytes <= room) {
+      this.pending = { entries: [], bytes: 0, done: null };
+      return p;
     }
-    return data;
+    let n = 0;
+    let bytes = 0;
+    while (n < p.entries.length && (n === 0 || bytes + RECORD_HEAD + p.entries[n].body.length <= room)) bytes += RECORD_HEAD + p.entries[n++].body.length;
+    p.bytes -= bytes;
+    return { entries: p.entries.splice(0, n), bytes, done: null };
   }
 
   private async writeDurably(entries: SpoolEntry[], data: Buffer): Promise<void> {
     let seg = this.segments.at(-1);
-    if (!this.fh || !seg || (seg.size > 0 && seg.size + data.length > this.segmentBytes)) {
+    // A new segment when full, and after a failed write (its indices are a gap; a segment's records are
+    // numbered on from its name).
+    if (!this.fh || !seg || seg.last + 1 !== entries[0].index || (seg.size > 0 && seg.size + data.length > this.segmentBytes)) {
       await this.fh?.close();
       const first = entries[0].index;
-      const path = join(this.dir, `seg-${String(first).padStart(16, "0")}.log`);
+      const path = join(this.dir, segmentName(first));
       this.fh = await open(path, "a");
       seg = { first, last: first - 1, size: 0, path };
       this.segments.push(seg);
       this.stats.segments = this.segments.length;
     }
+    this.makeRoom(data.length);
     await this.fh.write(data);
     await this.fh.datasync();
     seg.size += data.length;
@@ -254,9 +276,27 @@ export class Spool {
     this.stats.bytes += data.length;
   }
 
-  /** Drop-oldest: delete whole segments (never the one being written) while over the bound. */
-  private enforceBound(): void {
-    while (this.stats.bytes > this.maxBytes && this.segments.length > 1) {
+  /** After a failed write: cut off what it left at the end of its segment (half a record maybe; the
+   *  space is freed too), or remove the segment it had started, and close it: the next write starts a
+   *  new segment. Memory is emptied, as it must be numbered without gaps (readers read from disk). */
+  private async rollback(): Promise<void> {
+    this.memory = [];
+    const seg = this.segments.at(-1);
+    const fh = this.fh;
+    this.fh = null;
+    if (seg) await fh?.truncate(seg.size).catch(() => undefined);
+    await fh?.close().catch(() => undefined);
+    if (seg && seg.size === 0) {
+      this.segments.pop();
+      rmSync(seg.path, { force: true });
+      this.stats.segments = this.segments.length;
+    }
+  }
+
+  /** Drop-oldest: before writing `extra` bytes, delete whole segments (never the one being written)
+   *  while the segments would pass the bound. */
+  private makeRoom(extra: number): void {
+    while (this.stats.bytes + extra > this.segmentBudget && this.segments.length > 1) {
       const seg = this.segments.shift()!;
       let minAcked = Infinity;
       for (const r of this.readers.values()) minAcked = Math.min(minAcked, r.acked);
@@ -301,20 +341,12 @@ export class Spool {
   }
 
   private read(from: number, max: number): SpoolEntry[] {
-    const end = Math.min(this.durableEnd, from + max);
     const memStart = this.memory.length ? this.memory[0].index : Infinity;
-    if (from >= memStart) return this.memory.slice(from - memStart, end - memStart);
+    if (from >= memStart) return this.memory.slice(from - memStart, Math.min(this.durableEnd, from + max) - memStart);
     const seg = this.segments.find((s) => s.last >= from);
     if (!seg) return [];
-    const out: SpoolEntry[] = [];
-    const data = readFileSync(seg.path);
-    let offset = 0;
-    for (let index = seg.first; offset + RECORD_HEAD <= seg.size && index < end; index++) {
-      const length = data.readUInt32LE(offset);
-      if (index >= from) out.push({ index, body: Buffer.from(data.subarray(offset + RECORD_HEAD, offset + RECORD_HEAD + length)) });
-      offset += RECORD_HEAD + length;
-    }
-    return out;
+    from = Math.max(from, seg.first); // past a gap a failed write left
+    return readRecords(readFileSync(seg.path), seg.first, seg.size, from, Math.min(this.durableEnd, from + max));
   }
 
   /** `reader`'s upstream confirmed every record up to and including `index`. */
@@ -341,19 +373,18 @@ export class Spool {
     return JSON.stringify({ nextIndex: this.durableEnd, acked });
   }
 
-  /** Write the readers' positions durably (temp file, fsync, rename); at close. */
+  /** Write the readers' positions durably (temp file, fsync, rename; on a full disk in the reserve's
+   *  room); at close. Never throws: if it cannot be written the previous checkpoint stands (whole), and
+   *  what was confirmed since is sent again at the next start. */
   writeCheckpoint(): void {
     if (!this.checkpointDirty) return;
     this.checkpointDirty = false;
-    const tmp = join(this.dir, `${CHECKPOINT}.tmp`);
-    const fd = openSync(tmp, "w");
     try {
-      writeSync(fd, this.checkpointText());
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      if (replaceFileSync(this.dir, CHECKPOINT, this.checkpointText())) this.fail(noSpaceError()); // it needed the reserve
+    } catch (e) {
+      this.checkpointDirty = true;
+      this.log(`spool: checkpoint not written (${failureReason(e as Error)}); the previous one stands`);
     }
-    renameSync(tmp, join(this.dir, CHECKPOINT));
   }
 
   /** The same while running, without blocking the event loop on the fsync (every 100 ms at most; one
@@ -361,17 +392,9 @@ export class Spool {
   private async writeCheckpointAsync(): Promise<void> {
     if (!this.checkpointDirty || this.checkpointing || this.closed) return;
     this.checkpointDirty = false;
-    const tmp = join(this.dir, `${CHECKPOINT}.tmp`);
-    this.checkpointing = (async () => {
-      const fh = await open(tmp, "w");
-      try {
-        await fh.writeFile(this.checkpointText());
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, join(this.dir, CHECKPOINT));
-    })().catch(() => { this.checkpointDirty = true; }); // written again with the next ack or at close
+    this.checkpointing = replaceFile(this.dir, CHECKPOINT, this.checkpointText())
+      .then((usedReserve) => { if (usedReserve && !this.closed) this.fail(noSpaceError()); }) // the disk is full
+      .catch(() => { this.checkpointDirty = true; }); // written again with the next ack or at close
     await this.checkpointing;
     this.checkpointing = null;
   }
@@ -386,6 +409,7 @@ export class Spool {
   async close(): Promise<void> {
     while (this.committing || this.pending.entries.length) await new Promise((r) => setTimeout(r, 5));
     this.closed = true;
+    this.writeFailure.stop();
     await this.checkpointing;
     if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
     this.checkpointTimer = null;
@@ -396,7 +420,3 @@ export class Spool {
   }
 }
 
-/** Size of a directory's spool segments, for tests and /metrics. */
-export function spoolDiskBytes(dir: string): number {
-  return readdirSync(dir).filter((n) => SEGMENT_RE.test(n)).reduce((s, n) => s + statSync(join(dir, n)).size, 0);
-}

@@ -2,7 +2,9 @@
 // framing: "IOTF" = iotfw frames as u16 big-endian length + frame; anything else = the MicroPython
 // framing, u32 big-endian length + UTF-8 JSON (an object is a control message, an array is data), and
 // those 4 bytes are the first length. Errors come out as values, never exceptions. A declared length over
-// the limit is skipped byte by byte as it arrives, never buffered.
+// the limit is skipped byte by byte as it arrives, never buffered. Every byte that is not part of a valid
+// message (length prefixes and bodies of rejected messages, skipped bytes) is added to discardedBytes, so
+// a user of the reader can count noise by bytes, not by error (issue 11). Pure; touches nothing.
 import { decodeFrame } from "./codec.js";
 import { FRAME_MAX, type DecodeResult, type Frame } from "./frame.js";
 import { JSON_MESSAGE_MAX, TCP_PREAMBLE } from "./link-framing.js";
@@ -13,7 +15,9 @@ export type TcpMessage =
   | { kind: "frame"; frame: Frame; bytes: Uint8Array }
   | { kind: "json-control"; value: Record<string, unknown> }
   | { kind: "json-data"; value: unknown[] }
-  | { kind: "error"; framing: "iotfw" | "json"; error: string };
+  /** bytes: what this error discarded when it was reported (prefix, and body if read); the bytes of an
+   *  oversize message skipped later are only in TcpReader.discardedBytes. */
+  | { kind: "error"; framing: "iotfw" | "json"; error: string; bytes: number };
 
 export interface TcpReaderStats {
   frames: number;
@@ -35,6 +39,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 export class TcpReader {
   framing: TcpFraming = "pending";
   readonly stats: TcpReaderStats = { frames: 0, jsonMessages: 0, errors: 0, skippedBytes: 0 };
+  /** Bytes received that were not part of a valid message (kept out of stats: its shape is API). */
+  discardedBytes = 0;
   private readonly maxJsonBytes: number;
   private readonly decode: (bytes: Uint8Array) => DecodeResult;
   /** The 4 preamble bytes, then each length prefix, as they arrive. */
@@ -60,6 +66,7 @@ export class TcpReader {
         const n = Math.min(this.skip, chunk.length - i);
         this.skip -= n;
         this.stats.skippedBytes += n;
+        this.discardedBytes += n;
         i += n;
       } else if (this.body) {
         const n = Math.min(this.body.length - this.bodyLength, chunk.length - i);
@@ -94,11 +101,12 @@ export class TcpReader {
     const view = new DataView(this.head.buffer);
     const length = this.framing === "iotfw" ? view.getUint16(0, false) : view.getUint32(0, false);
     const max = this.framing === "iotfw" ? FRAME_MAX : this.maxJsonBytes;
+    const prefix = this.headSize();
     if (length > max) {
       this.skip = length;
-      out.push(this.error(`message of ${length} bytes exceeds ${max}: skipped`));
+      out.push(this.error(`message of ${length} bytes exceeds ${max}: skipped`, prefix));
     } else if (length === 0) {
-      out.push(this.error("empty message"));
+      out.push(this.error("empty message", prefix));
     } else {
       this.body = new Uint8Array(length);
       this.bodyLength = 0;
@@ -106,9 +114,10 @@ export class TcpReader {
   }
 
   private message(body: Uint8Array): TcpMessage {
+    const rejected = this.headSize() + body.length; // what an error here discards: prefix and body
     if (this.framing === "iotfw") {
       const r = this.decode(body);
-      if (!r.ok) return this.error(r.error);
+      if (!r.ok) return this.error(r.error, rejected);
       this.stats.frames++;
       return { kind: "frame", frame: r.frame, bytes: body };
     }
@@ -116,7 +125,7 @@ export class TcpReader {
     try {
       value = JSON.parse(utf8.decode(body));
     } catch (e) {
-      return this.error(`not UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}`);
+      return this.error(`not UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}`, rejected);
     }
     if (Array.isArray(value)) {
       this.stats.jsonMessages++;
@@ -126,11 +135,12 @@ export class TcpReader {
       this.stats.jsonMessages++;
       return { kind: "json-control", value: value as Record<string, unknown> };
     }
-    return this.error(`JSON ${value === null ? "null" : typeof value} is neither an object (control) nor an array (data)`);
+    return this.error(`JSON ${value === null ? "null" : typeof value} is neither an object (control) nor an array (data)`, rejected);
   }
 
-  private error(error: string): TcpMessage {
+  private error(error: string, bytes: number): TcpMessage {
     this.stats.errors++;
-    return { kind: "error", framing: this.framing === "iotfw" ? "iotfw" : "json", error };
+    this.discardedBytes += bytes;
+    return { kind: "error", framing: this.framing === "iotfw" ? "iotfw" : "json", error, bytes };
   }
 }

@@ -5,6 +5,8 @@
 import type { Command } from "commander";
 import { Bridge, BridgeError, DEFAULT_HTTP, DEFAULT_SPOOL_DIR } from "../../bridge/bridge.js";
 import { KeysError } from "../../bridge/keys.js";
+import { LIMIT_DEFAULTS } from "../../bridge/limits.js";
+import { MIN_SPOOL_BYTES } from "../../bridge/spool.js";
 import { CliError } from "../errors.js";
 
 interface BridgeFlags {
@@ -21,17 +23,36 @@ interface BridgeFlags {
   prefix: string;
   haDiscovery?: string | boolean;
   ca?: string;
+  maxConnections: string;
+  maxDevices: string;
+  maxDevicesPerConnection: string;
+  idleTimeout: string;
+  maxGarbage: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** "256M", "1G", "500000" -> bytes. */
-export function parseSize(text: string): number {
+export function parseSize(text: string, option = "--spool-max"): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]i?b?)?$/i.exec(text.trim());
-  if (!m) throw new CliError(`--spool-max takes a size like 256M or 1G, not "${text}"`);
+  if (!m) throw new CliError(`${option} takes a size like 256M or 1G, not "${text}"`);
   const unit = (m[2] ?? "").toLowerCase()[0];
   const mult = unit === "k" ? 1024 : unit === "m" ? 1024 ** 2 : unit === "g" ? 1024 ** 3 : 1;
   return Math.floor(Number(m[1]) * mult);
+}
+
+/** "500ms", "30s", "5m", "1500" (ms) -> ms. */
+export function parseDuration(text: string, option: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(text.trim());
+  if (!m) throw new CliError(`${option} takes a duration like 500ms, 30s or 5m (0: off), not "${text}"`);
+  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "ms").toLowerCase() as "ms"];
+  return Math.round(Number(m[1]) * mult);
+}
+
+function count(text: string, option: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n)) throw new CliError(`${option} takes a whole number >= 0, not "${text}"`);
+  return n;
 }
 
 export function register(program: Command): void {
@@ -43,7 +64,7 @@ export function register(program: Command): void {
     .option("-l, --listen <tcp://host:port>", "listen for devices, MicroPython nodes and bridges below (e.g. tcp://0.0.0.0:7600)")
     .option("-u, --upstream <url>", "mqtt://, mqtts://, http(s)://, tcp:// (a bridge), file:<path> or - (repeatable; none: embedded broker)", collect, [])
     .option("--spool <dir>", "spool directory (one bridge each)", DEFAULT_SPOOL_DIR)
-    .option("--spool-max <size>", "bound on the spool; past it the oldest records are dropped (counted)", "256M")
+    .option("--spool-max <size>", "bound on the spool (at least 64K); past it the oldest records are dropped (counted)", "256M")
     .option("--commit-ms <ms>", "minimum ms between spool group commits (0: as fast as the disk syncs)", "0")
     .option("--keys <file>", "per-device HMAC keys (JSON {\"<device hex>\": \"<key hex>\"}); unsigned or wrongly signed frames are refused")
     .option("--http <host:port>", "local HTTP API: /health, /metrics, control (or \"off\")", DEFAULT_HTTP)
@@ -51,23 +72,35 @@ export function register(program: Command): void {
     .option("--prefix <topic>", "MQTT topic prefix", "iotfw")
     .option("--ha-discovery [prefix]", "publish Home Assistant MQTT discovery configs (prefix default homeassistant)")
     .option("--ca <file>", "CA certificate (PEM) for mqtts:// upstreams")
+    // Limits against abuse (docs/bridge.md "Limits").
+    .option("--max-connections <n>", "TCP connections open at once; more are closed at once (counted)", String(LIMIT_DEFAULTS.maxConnections))
+    .option("--max-devices <n>", "distinct device ids; frames from more are dropped (counted)", String(LIMIT_DEFAULTS.maxDevices))
+    .option("--max-devices-per-connection <n>", "distinct device ids on one connection or serial port", String(LIMIT_DEFAULTS.maxDevicesPerConnection))
+    .option("--idle-timeout <duration>", "close a TCP connection silent this long (e.g. 500ms, 30s, 5m; 0: never)", `${LIMIT_DEFAULTS.idleTimeoutMs / 60_000}m`)
+    .option("--max-garbage <size>", "close a TCP connection after this much garbage since its last valid message (0: never)", `${LIMIT_DEFAULTS.maxGarbageBytes / 1024 / 1024}M`)
     .action(async (flags: BridgeFlags) => {
       const baudRate = Number(flags.baud);
       if (!Number.isInteger(baudRate) || baudRate <= 0) throw new CliError(`--baud takes a positive whole number, not "${flags.baud}"`);
       const commitIntervalMs = Number(flags.commitMs);
       if (!Number.isFinite(commitIntervalMs) || commitIntervalMs < 0) throw new CliError(`--commit-ms takes a number of ms >= 0, not "${flags.commitMs}"`);
       if (flags.serial.length === 0 && !flags.listen) throw new CliError("nothing to read: give --serial <path> and/or --listen tcp://host:port");
+      const spoolMaxBytes = parseSize(flags.spoolMax);
+      // Below it the segments (a quarter of the bound each) would hold a few dozen frames (docs/bridge.md "Spool").
+      if (spoolMaxBytes < MIN_SPOOL_BYTES) throw new CliError(`--spool-max ${flags.spoolMax} is below the minimum of ${MIN_SPOOL_BYTES / 1024}K (${MIN_SPOOL_BYTES} bytes)`);
       let bridge: Bridge;
       try {
         bridge = await Bridge.start({
           serial: flags.serial, baudRate, listen: flags.listen, upstreams: flags.upstream, spoolDir: flags.spool,
-          spoolMaxBytes: parseSize(flags.spoolMax), commitIntervalMs, keysFile: flags.keys, http: flags.http,
+          spoolMaxBytes, commitIntervalMs, keysFile: flags.keys, http: flags.http,
           broker: flags.broker, mqttPrefix: flags.prefix, caFile: flags.ca,
+          maxConnections: count(flags.maxConnections, "--max-connections"), maxDevices: count(flags.maxDevices, "--max-devices"),
+          maxDevicesPerConnection: count(flags.maxDevicesPerConnection, "--max-devices-per-connection"),
+          idleTimeoutMs: parseDuration(flags.idleTimeout, "--idle-timeout"), maxGarbageBytes: parseSize(flags.maxGarbage, "--max-garbage"),
           haDiscovery: flags.haDiscovery === true ? "homeassistant" : flags.haDiscovery || undefined,
         });
       } catch (e) {
         if (e instanceof BridgeError || e instanceof KeysError) throw new CliError(e.message);
-        if (e instanceof Error && /in use|EADDRINUSE|EACCES/.test(e.message)) throw new CliError(e.message);
+        if (e instanceof Error && /in use|EADDRINUSE|EACCES|ENOSPC/.test(e.message)) throw new CliError(e.message);
         throw e;
       }
       // One line on stdout a script can read: where the bridge is and the control token.
