@@ -301,6 +301,8 @@ export class Bridge implements Ingest {
     if (c) { c[0]++; c[1] += bytes; } else this.accepting.counts.set(kind, [1, bytes]);
   }
 
+  spoolAccepting(): boolean { return this.spool.failure === null; }
+
   /** Resolves when everything the inputs handed over so far is on disk or was refused (never rejects). */
   settled(): Promise<void> {
     return this.spool.durable().catch(() => undefined);

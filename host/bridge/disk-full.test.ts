@@ -139,6 +139,37 @@ describe.skipIf(!mounted)("full disk (2 MiB tmpfs, bridge as a child process)", 
     expect(bridge.proc.exitCode).toBeNull();
   }, 30_000);
 
+  it("a bridge below loses nothing while this one's disk is full: refused frames are not acknowledged, it sends them again", async () => {
+    const spool = join(mnt, "spool-c");
+    const out = join(tempDir(), "out.ndjson");
+    const filler = join(mnt, "filler");
+    cleanups.push(() => rmSync(spool, { recursive: true, force: true }), () => rmSync(filler, { force: true }));
+    const upper = await spawnBridge(["--upstream", `file:${out}`, "--spool", spool]);
+    const lowerSpool = tempDir();
+    cleanups.push(() => rmSync(lowerSpool, { recursive: true, force: true }));
+    const lower = await spawnBridge(["--upstream", `tcp://127.0.0.1:${upper.ready.tcp}`, "--spool", lowerSpool]);
+    const dev = await TcpDevice.connect(lower.ready.tcp);
+    cleanups.push(() => dev.close());
+    dev.send(helloFrame(0xd5));
+    await sendEvents(dev, 0xd5, 1, 100);
+    await waitFor(() => delivered(out).length === 101, "the first 100 events through both bridges");
+    fill(filler);
+    let seq = 101;
+    await waitFor(async () => {
+      await sendEvents(dev, 0xd5, seq, seq + 19);
+      seq += 20;
+      return (await health(upper)).body.status === "degraded";
+    }, "the upper bridge to say degraded", 10_000);
+    await sendEvents(dev, 0xd5, seq, seq + 99);
+    seq += 100;
+    await waitFor(async () => await metric(upper, /iotfw_bridge_rejected_total\{reason="spool_failed"\} (\d+)/) > 0, "refusals upstairs");
+    rmSync(filler);
+    const expected = Array.from({ length: seq - 1 }, (_, i) => `000000d5/${i + 1}`);
+    await waitFor(() => { const d = new Set(delivered(out)); return expected.every((k) => d.has(k)); }, "every event delivered once the disk has room", 20_000);
+    const all = delivered(out);
+    expect(new Set(all).size).toBe(all.length); // and none twice
+  }, 40_000);
+
   it("SIGTERM while full: exit 0, no lock or temp file left, and the restart delivers nothing again", async () => {
     const spool = join(mnt, "spool-b");
     const out = join(tempDir(), "out.ndjson");

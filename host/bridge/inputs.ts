@@ -22,6 +22,8 @@ export interface Ingest {
   frame(link: DeviceLink, bytes: Uint8Array, frame: Frame): void;
   json(conn: TcpConnection, kind: "json-control" | "json-data", value: unknown): void;
   settled(): Promise<void>;
+  /** False while the spool refuses new frames (a full disk): what is handed over now is counted, not kept. */
+  spoolAccepting(): boolean;
   /** Bytes not part of a valid frame; `reason` when a frame or block was refused (counted once per
    *  reason), none for bytes of an already reported one (an oversize message's skipped body). */
   garbage(linkId: string, bytes: number, reason?: string): void;
@@ -207,13 +209,18 @@ export class TcpConnection implements DeviceLink {
     this.pending += count;
     if (this.pending > 4000 && !this.paused) { this.paused = true; this.socket.pause(); }
     // Commits complete in order, so this read's frames are on disk when both it and the reads before are.
+    const refusedNow = !this.ingest.spoolAccepting();
     const onDisk = this.ingest.settled();
     this.tail = this.tail.then(() => onDisk).then(() => {
       this.pending -= count;
       this.processed += count;
       if (this.paused && this.pending < 1000) { this.paused = false; if (!this.yielding) this.socket.resume(); }
       if (this.mode === "chain" && this.open) {
-        // Everything up to here is on disk (or was refused): the bridge below may forget it.
+        // Frames of this read were refused (the disk was full when they came, or their commit failed):
+        // no ack, and the connection goes, so the bridge below sends everything unacknowledged again once
+        // it reconnects (what did reach our disk is then dropped as a duplicate). Nothing is lost.
+        if (refusedNow || !this.ingest.spoolAccepting()) { this.socket.destroy(); return; }
+        // Everything up to here is on disk: the bridge below may forget it.
         const ack = Buffer.alloc(5);
         ack[0] = ChainMessage.ACK;
         ack.writeUInt32BE(this.processed >>> 0, 1);
