@@ -103,7 +103,7 @@ export class Bridge implements Ingest {
   private tcp: TcpInput | null = null;
   private api: Api | null = null;
   /** The group commit the records being added now go in, and their counts per input kind (frames_in). */
-  private accepting: { commit: Promise<void>; counts: Map<string, [frames: number, bytes: number]> } | null = null;
+  private accepting: { commit: Promise<void>; counts: Map<string, [frames: number, bytes: number]>; remembered: Array<[device: number, seq: number, crc: number]> } | null = null;
   /** "tcp", "serial": the frames_in label of each link. */
   private readonly linkKinds = new WeakMap<DeviceLink, string>();
   private lockFile = "";
@@ -274,34 +274,40 @@ export class Bridge implements Ingest {
     this.append({
       device: frame.device, session: verdict.session, seq: frame.seq, rx: wallMs(),
       frame: bytes, decoded: frame, channels: this.devices.channels(frame.device),
-    }, link, bytes.length);
+    }, link, bytes.length, crc);
   }
 
   /** Add a record to the spool's next group commit; it counts as accepted once that commit is on disk. */
-  private append(record: SpoolRecord, link: DeviceLink, bytes: number): void {
+  private append(record: SpoolRecord, link: DeviceLink, bytes: number, crc?: number): void {
     try {
       this.spool.add(encodeRecord(record), record);
     } catch {
       this.metrics.rejected.inc("spool_failed");
+      if (crc !== undefined) this.dedupe.forget(record.device, record.seq, crc);
       return;
     }
     const commit = this.spool.durable();
     if (this.accepting?.commit !== commit) {
       const counts = new Map<string, [frames: number, bytes: number]>();
-      this.accepting = { commit, counts };
+      const remembered: Array<[device: number, seq: number, crc: number]> = [];
+      this.accepting = { commit, counts, remembered };
       commit.then(() => {
         for (const [kind, [n, b]] of counts) { this.metrics.framesIn.inc(kind, n); this.metrics.bytesIn.inc(kind, b); }
       }, () => {
+        // The commit failed (a full disk): its frames were refused after all. De-duplication forgets them
+        // so that the same frames sent again (a bridge below resends what it was not acked) are taken.
+        for (const [device, seq, c] of remembered) this.dedupe.forget(device, seq, c);
         for (const [n] of counts.values()) this.metrics.rejected.inc("spool_failed", n);
       });
     }
+    if (crc !== undefined) this.accepting.remembered.push([record.device, record.seq, crc]);
     let kind = this.linkKinds.get(link);
     if (kind === undefined) this.linkKinds.set(link, (kind = link.id.split(":")[0]));
     const c = this.accepting.counts.get(kind);
     if (c) { c[0]++; c[1] += bytes; } else this.accepting.counts.set(kind, [1, bytes]);
   }
 
-  spoolAccepting(): boolean { return this.spool.failure === null; }
+  refusals(): number { return this.metrics.rejected.get("spool_failed"); }
 
   /** Resolves when everything the inputs handed over so far is on disk or was refused (never rejects). */
   settled(): Promise<void> {

@@ -69,6 +69,15 @@ export class Dedupe {
     if (seq > s.maxSeq) s.maxSeq = seq;
   }
 
+  /** Forget an accepted frame whose commit then failed (a full disk): it was refused after all, and the
+   *  same frame sent again must be taken, not dropped as a duplicate. maxSeq stays: a gap is harmless. */
+  forget(device: number, seq: number, crc: number): void {
+    const s = this.devices.get(device);
+    if (!s) return;
+    const slot = seq % s.seqs.length;
+    if (s.seqs[slot] === seq + 1 && s.crcs[slot] === crc >>> 0) s.seqs[slot] = 0;
+  }
+
   session(device: number): number | undefined {
     return this.devices.get(device)?.session;
   }

@@ -22,8 +22,9 @@ export interface Ingest {
   frame(link: DeviceLink, bytes: Uint8Array, frame: Frame): void;
   json(conn: TcpConnection, kind: "json-control" | "json-data", value: unknown): void;
   settled(): Promise<void>;
-  /** False while the spool refuses new frames (a full disk): what is handed over now is counted, not kept. */
-  spoolAccepting(): boolean;
+  /** How many frames the spool has refused so far (a full disk: at intake, or when their commit failed);
+   *  it only grows. */
+  refusals(): number;
   /** Bytes not part of a valid frame; `reason` when a frame or block was refused (counted once per
    *  reason), none for bytes of an already reported one (an oversize message's skipped body). */
   garbage(linkId: string, bytes: number, reason?: string): void;
@@ -173,6 +174,7 @@ export class TcpConnection implements DeviceLink {
     let count = 0;
     let valid = false;
     let reported = 0;
+    const refusalsBefore = this.ingest.refusals();
     // Garbage is labelled "tcp", not by connection: a label per peer port would grow without bound.
     for (const m of this.reader.push(chunk)) {
       count++;
@@ -209,17 +211,17 @@ export class TcpConnection implements DeviceLink {
     this.pending += count;
     if (this.pending > 4000 && !this.paused) { this.paused = true; this.socket.pause(); }
     // Commits complete in order, so this read's frames are on disk when both it and the reads before are.
-    const refusedNow = !this.ingest.spoolAccepting();
     const onDisk = this.ingest.settled();
     this.tail = this.tail.then(() => onDisk).then(() => {
       this.pending -= count;
       this.processed += count;
       if (this.paused && this.pending < 1000) { this.paused = false; if (!this.yielding) this.socket.resume(); }
       if (this.mode === "chain" && this.open) {
-        // Frames of this read were refused (the disk was full when they came, or their commit failed):
-        // no ack, and the connection goes, so the bridge below sends everything unacknowledged again once
+        // Frames were refused since this read began (ours among them, perhaps: the disk was full when they
+        // came, or their commit failed; a commit's outcome is counted before settled() resolves): no ack,
+        // and the connection goes, so the bridge below sends everything unacknowledged again once
         // it reconnects (what did reach our disk is then dropped as a duplicate). Nothing is lost.
-        if (refusedNow || !this.ingest.spoolAccepting()) { this.socket.destroy(); return; }
+        if (this.ingest.refusals() !== refusalsBefore) { this.socket.destroy(); return; }
         // Everything up to here is on disk: the bridge below may forget it.
         const ack = Buffer.alloc(5);
         ack[0] = ChainMessage.ACK;
