@@ -5,12 +5,12 @@
 // --spool-max holds at 1M (and is refused below the minimum).
 // May touch: a tmpfs it mounts under the temp folder (root only; unmounted in afterAll), temp folders,
 // the bridge processes it starts.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLI, ensureCliBuilt, runCli } from "../cli/testing.js";
-import { eventFrame, helloFrame, TcpDevice, tempDir, waitFor } from "./testing.js";
+import { eventFrame, helloFrame, spawnBridgeCli, TcpDevice, tempDir, waitFor, type BridgeChild } from "./testing.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
@@ -28,23 +28,11 @@ afterAll(() => {
   rmSync(mnt, { recursive: true, force: true });
 });
 
-interface Child { proc: ChildProcess; ready: { tcp: number; http: number }; stderr: string[]; exit: Promise<number | null> }
+type Child = BridgeChild;
 
 async function spawnBridge(args: string[]): Promise<Child> {
-  const proc = spawn(process.execPath, [CLI, "bridge", "--listen", "tcp://127.0.0.1:0", "--http", "127.0.0.1:0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  const stderr: string[] = [];
-  proc.stderr!.on("data", (c: Buffer) => stderr.push(c.toString()));
-  const exit = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
-  let out = "";
-  const ready = await new Promise<Child["ready"]>((resolve, reject) => {
-    proc.stdout!.on("data", (c: Buffer) => {
-      out += c.toString();
-      const line = out.split("\n").find((l) => l.startsWith("{"));
-      if (line) resolve(JSON.parse(line));
-    });
-    void exit.then((code) => reject(new Error(`bridge exited with ${code}: ${stderr.join("")}`)));
-  });
-  const child = { proc, ready, stderr, exit };
+  const child = await spawnBridgeCli(CLI, args);
+  const { proc, exit } = child;
   cleanups.push(async () => { if (proc.exitCode === null && proc.signalCode === null) { proc.kill("SIGKILL"); await exit; } });
   return child;
 }

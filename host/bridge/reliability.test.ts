@@ -2,7 +2,6 @@
 // real mosquitto: the broker stopped mid-stream and restarted (every frame arrives exactly once after
 // de-duplication, in order per device), and the bridge killed with SIGKILL and restarted (nothing it
 // acknowledged as accepted is lost). Serial ports that vanish and come back are reopened.
-import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
@@ -13,31 +12,20 @@ import { CLI, ensureCliBuilt } from "../cli/testing.js";
 import { encodeFrame, serialFrame, tcpFrame } from "../protocol/index.js";
 import { Bridge } from "./bridge.js";
 import { BRIDGE_PREAMBLE } from "./inputs.js";
-import { eventFrame, freePort, helloFrame, Mosquitto, PtyPair, TcpDevice, tempDir, waitFor } from "./testing.js";
+import { eventFrame, freePort, helloFrame, Mosquitto, PtyPair, spawnBridgeCli, TcpDevice, tempDir, waitFor, type BridgeChild } from "./testing.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
 beforeAll(() => ensureCliBuilt());
 
-interface Child { proc: ChildProcess; ready: { tcp: number; http: number }; stderr: string[] }
+type Child = BridgeChild;
 
 async function spawnBridge(args: string[]): Promise<Child> {
-  const proc = spawn(process.execPath, [CLI, "bridge", "--listen", "tcp://127.0.0.1:0", "--http", "127.0.0.1:0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  const stderr: string[] = [];
-  proc.stderr!.on("data", (c: Buffer) => stderr.push(c.toString()));
-  let out = "";
-  const ready = await new Promise<Child["ready"]>((resolve, reject) => {
-    proc.stdout!.on("data", (c: Buffer) => {
-      out += c.toString();
-      const line = out.split("\n").find((l) => l.startsWith("{"));
-      if (line) resolve(JSON.parse(line));
-    });
-    proc.once("exit", (code) => reject(new Error(`bridge exited with ${code}: ${stderr.join("")}`)));
-  });
-  const child = { proc, ready, stderr };
+  const child = await spawnBridgeCli(CLI, args);
   cleanups.push(() => kill(child, "SIGTERM"));
   return child;
 }
+
 async function kill(child: Child, signal: NodeJS.Signals): Promise<void> {
   if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
   await new Promise<void>((resolve) => { child.proc.once("exit", () => resolve()); child.proc.kill(signal); });

@@ -133,3 +133,24 @@ export class TcpDevice {
   }
   close(): void { this.socket.destroy(); }
 }
+
+/** `iotfw bridge` as a child process (the CLI a user runs), on free ports: its ready line's ports, its
+ *  stderr as it comes, and its exit code. The caller stops it (`proc.kill`, then await `exit`). */
+export interface BridgeChild { proc: ChildProcess; ready: { tcp: number; http: number }; stderr: string[]; exit: Promise<number | null> }
+
+export async function spawnBridgeCli(cli: string, args: string[]): Promise<BridgeChild> {
+  const proc = spawn(process.execPath, [cli, "bridge", "--listen", "tcp://127.0.0.1:0", "--http", "127.0.0.1:0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const stderr: string[] = [];
+  proc.stderr!.on("data", (c: Buffer) => stderr.push(c.toString()));
+  const exit = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  let out = "";
+  const ready = await new Promise<BridgeChild["ready"]>((resolve, reject) => {
+    proc.stdout!.on("data", (c: Buffer) => {
+      out += c.toString();
+      const line = out.split("\n").find((l) => l.startsWith("{"));
+      if (line) resolve(JSON.parse(line));
+    });
+    void exit.then((code) => reject(new Error(`bridge exited with ${code}: ${stderr.join("")}`)));
+  });
+  return { proc, ready, stderr, exit };
+}
