@@ -37,12 +37,19 @@ async function spawnBridge(args: string[]): Promise<Child> {
   return child;
 }
 
+/** GET from the bridge's API, retried (twice at most) when the request fails as a whole (a keep-alive socket the
+ *  server closed just as fetch reused it: a client race, not what these tests check). */
+async function get(c: Child, path: string): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    try { return await fetch(`http://127.0.0.1:${c.ready.http}${path}`); } catch (e) { if (attempt >= 2) throw e; }
+  }
+}
 async function health(c: Child): Promise<{ code: number; body: { ok: boolean; status: string; reasons: string[] } }> {
-  const r = await fetch(`http://127.0.0.1:${c.ready.http}/health`);
+  const r = await get(c, "/health");
   return { code: r.status, body: await r.json() as { ok: boolean; status: string; reasons: string[] } };
 }
 async function metric(c: Child, pattern: RegExp): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${c.ready.http}/metrics`)).text();
+  const text = await (await get(c, "/metrics")).text();
   return Number(pattern.exec(text)?.[1] ?? 0);
 }
 
