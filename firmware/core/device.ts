@@ -1,7 +1,7 @@
-// The device side of every frame: identity (id, firmware, board, app hash, resets), the sequence
+// The device side of every frame: identity (id, firmware, board, app hash, resets, boot id), the sequence
 // number, the counters STATUS reports, and the one place frames leave (frame_out). Touches the HAL's
 // identity and frame imports and the frame encoder; allocates only in identityInit (once, at init).
-import { frame_out, device_id, board_name, app_hash, reset_info, HAL_VERSION, OK, LOG_ERROR } from "../hal/imports";
+import { frame_out, device_id, board_name, app_hash, reset_info, boot_id, HAL_VERSION, OK, LOG_ERROR } from "../hal/imports";
 import {
   frameBuffer, helloBegin, helloChannel, helloEnd, channelsBegin, channelsEnd, encodeEvent, encodeStatus, encodeAck, encodeLog,
 } from "./frame/encoder";
@@ -17,6 +17,8 @@ export class Device {
   static board: string = "unknown";
   /** Restarts since power-on (reset_info bits 8..31), saturated to the STATUS field's u16. */
   static resets: u16 = 0;
+  /** Drawn by the runtime for this instance (HAL boot_id): tells the host this boot from the last. */
+  static bootId: u32 = 0;
   static samplePeriodMs: u32 = 1000;
   /** Valid readings taken: frequent samples aggregated plus rare values sent. */
   static samples: u32 = 0;
@@ -49,6 +51,7 @@ export function identityInit(): u32 {
   const info = reset_info();
   const restarts = info >>> 8;
   Device.resets = <u16>min<u32>(restarts, 0xFFFF);
+  Device.bootId = boot_id();
   return info;
 }
 
@@ -68,7 +71,7 @@ export function sendEvent(ch: u8, kind: u8, value: f64, code: i32, now: u32): vo
  *  the rest, right after it (docs/protocol.md 0x07): 32 channels with long names need two or three. */
 export function sendHello(now: u32): void {
   const n = Channels.count;
-  helloBegin(Device.id, Device.seq, now, <u8>HAL_VERSION, Device.firmware, Device.board, hashBuf, Device.samplePeriodMs, <u8>n);
+  helloBegin(Device.id, Device.seq, now, <u8>HAL_VERSION, Device.firmware, Device.board, hashBuf, Device.bootId, Device.samplePeriodMs, <u8>n);
   let next = writeChannels(0, n);
   sendFrame(helloEnd());
   while (next < n) {

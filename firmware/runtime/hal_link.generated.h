@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#define IOTFW_HAL_VERSION 1u
+#define IOTFW_HAL_VERSION 2u
 #define IOTFW_HAL_MODULE "iotfw"
 
 #define IOTFW_OK (0)
@@ -85,13 +85,15 @@ int32_t iotfw_hal_board_name(uint8_t *out, uint32_t max);
 int32_t iotfw_hal_app_hash(uint8_t *out);
 /* Why this module instance was started, and how often it has been restarted: bits 0..7 the reason (RESET_POWER_ON, RESET_TRAP: the module trapped, RESET_WATCHDOG: tick overran its budget, RESET_REMOTE: a deploy or a remote restart), bits 8..31 the number of restarts since power-on (ESP32: esp_reset_reason() and an RTC counter). */
 uint32_t iotfw_hal_reset_info(void);
+/* A 32-bit number drawn once for each start of this module instance (power-on, a restart after a trap or an overrun, a deploy) and the same on every call within it: on a board from the chip's random number generator (ESP32: esp_random(); Linux: getrandom()), in the simulator from a random salt per run, the device id and the start's number. Sent in HELLO (ABI 2) so that a host tells a new boot from a replay of the last one even when their frames are otherwise byte for byte the same (docs/protocol.md "HELLO"). */
+uint32_t iotfw_hal_boot_id(void);
 /* Called by the module on an unrecoverable error (AssemblyScript's abort, UTF-16 strings with a length prefix at ptr - 4; either may be 0, a null string, when abort has no message or no file name). The runtime logs it and traps; the watchdog resets the module. */
 void iotfw_hal_panic(uint8_t *message, uint8_t *file, uint32_t line, uint32_t column);
 
 /* The link table: module, name, Wasm3 signature (result(params): i i32, F f64, * pointer, v void). */
 typedef struct { const char *module; const char *name; const char *signature; } iotfw_hal_import_t;
 
-#define IOTFW_HAL_IMPORT_COUNT 24u
+#define IOTFW_HAL_IMPORT_COUNT 25u
 static const iotfw_hal_import_t IOTFW_HAL_IMPORTS[IOTFW_HAL_IMPORT_COUNT] = {
   { IOTFW_HAL_MODULE, "time_ms", "i()" },
   { IOTFW_HAL_MODULE, "time_us", "i()" },
@@ -116,6 +118,7 @@ static const iotfw_hal_import_t IOTFW_HAL_IMPORTS[IOTFW_HAL_IMPORT_COUNT] = {
   { IOTFW_HAL_MODULE, "board_name", "i(*i)" },
   { IOTFW_HAL_MODULE, "app_hash", "i(*)" },
   { IOTFW_HAL_MODULE, "reset_info", "i()" },
+  { IOTFW_HAL_MODULE, "boot_id", "i()" },
   { IOTFW_HAL_MODULE, "panic", "v(**ii)" },
 };
 

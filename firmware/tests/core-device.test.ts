@@ -16,9 +16,9 @@ const kindName = (k: number) => Object.entries(EventKind).find(([, v]) => v === 
 const eventsOf = (frames: Frame[]) => ofType(frames, "event").map((e) => [e.channel, kindName(e.kind), e.code, e.t]);
 
 describe("HELLO and STATUS", () => {
-  test("init: HELLO with firmware, board, app hash prefix, period and channels, then STATUS; seq from 0", async () => {
+  test("init: HELLO with firmware, board, app hash prefix, boot id, period and channels, then STATUS; seq from 0", async () => {
     const appHash = createHash("sha256").update("app").digest();
-    const d = await CoreDevice.create({ board: "esp32-devkitc", appHash });
+    const d = await CoreDevice.create({ board: "esp32-devkitc", appHash, bootId: 0x5eedb007 });
     d.x.addTestChannel(FREQUENT);
     d.x.attachTableSensor(2, 0b10, 0, 0);
     d.x.setSamplePeriod(2000);
@@ -26,8 +26,8 @@ describe("HELLO and STATUS", () => {
     const frames = d.take();
     expect(frames.map((f) => [f.type, f.seq, f.t, f.device])).toEqual([["hello", 0, 7, DEVICE_ID], ["status", 1, 7, DEVICE_ID]]);
     expect(frames[0]).toMatchObject({
-      abi: 1, firmware: "core-test@1.0.0", board: "esp32-devkitc", appHash: appHash.subarray(0, 8).toString("hex"),
-      samplePeriodMs: 2000,
+      abi: 2, firmware: "core-test@1.0.0", board: "esp32-devkitc", appHash: appHash.subarray(0, 8).toString("hex"),
+      bootId: "5eedb007", samplePeriodMs: 2000,
       channels: [
         { id: 0, kind: FREQUENT, name: "c0", unit: "u" },
         { id: 1, kind: FREQUENT, name: "s0", unit: "u" },

@@ -51,6 +51,7 @@ export interface CoreExports {
 export interface CoreDeviceOptions {
   board?: string;
   resetInfo?: number;
+  bootId?: number;
   appHash?: Uint8Array;
 }
 
@@ -71,7 +72,7 @@ export class CoreDevice {
     const clock = new VirtualClock();
     const host = new HalHost({
       deviceId: DEVICE_ID, board: options.board ?? "esp32", appHash, clock, wiring: emptyWiring(),
-      resetInfo: options.resetInfo ?? 0,
+      resetInfo: options.resetInfo ?? 0, bootId: options.bootId ?? 0xb007_1d00,
       onFrame: (bytes) => device.received(bytes),
     });
     const imports = host.imports() as { iotfw: Record<string, (...a: number[]) => number | void> };

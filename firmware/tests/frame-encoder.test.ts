@@ -20,7 +20,7 @@ interface Entry {
   crc32(ptr: number, len: number): number;
   frameBuffer(): number;
   summaryMaxEntries(): number;
-  helloBegin(device: number, seq: number, t: number, abi: number, hashPtr: number, period: number, n: number): void;
+  helloBegin(device: number, seq: number, t: number, abi: number, hashPtr: number, bootId: number, period: number, n: number): void;
   helloChannel(id: number, kind: number): number;
   helloEnd(): number;
   channelsBegin(device: number, seq: number, t: number, n: number): void;
@@ -73,7 +73,7 @@ function encodeOnDevice(e: Entry, f: Exclude<Frame, ControlFrame>, marks?: numbe
       putString(e, 1, f.board);
       mem(e).set(Buffer.from(f.appHash, "hex"), hashPtr);
       marks?.push(e.heapMark());
-      e.helloBegin(f.device, f.seq, f.t, f.abi, hashPtr, f.samplePeriodMs, f.channels.length);
+      e.helloBegin(f.device, f.seq, f.t, f.abi, hashPtr, f.bootId === undefined ? 0 : parseInt(f.bootId, 16), f.samplePeriodMs, f.channels.length);
       for (const c of f.channels) {
         putString(e, 2, c.name);
         putString(e, 3, c.unit);
@@ -148,9 +148,9 @@ describe("device frame encoder (Wasm) against the golden vectors", () => {
     putString(e, 2, "temperature");
     putString(e, 3, "°C");
     const before = e.heapMark();
-    e.helloBegin(1, 0, 0, 1, e.scratch() + 1024, 1000, 6);
+    e.helloBegin(1, 0, 0, 2, e.scratch() + 1024, 0xb0071d, 1000, 6);
     for (let ch = 0; ch < 6; ch++) e.helloChannel(ch, 0);
-    expect(e.helloEnd()).toBe(15 + 1 + 18 + 6 + 8 + 4 + 1 + 6 * (4 + 11 + 3) + 4);
+    expect(e.helloEnd()).toBe(15 + 1 + 18 + 6 + 8 + 4 + 4 + 1 + 6 * (4 + 11 + 3) + 4);
     expect(e.heapMark() - before).toBe(step);
   });
 
@@ -196,7 +196,7 @@ describe("device frame encoder (Wasm) against the golden vectors", () => {
     putString(e, 1, "esp32");
     putString(e, 2, "t");
     putString(e, 3, "C");
-    e.helloBegin(1, 0, 0, 1, e.scratch() + 1024, 1000, 2);
+    e.helloBegin(1, 0, 0, 2, e.scratch() + 1024, 0xb0071d, 1000, 2);
     e.helloChannel(0, 0);
     expect(e.helloEnd()).toBe(ERR_INVALID);
     e.channelsBegin(1, 0, 0, 2);
@@ -213,7 +213,7 @@ describe("device frame encoder (Wasm) against the golden vectors", () => {
     putString(e, 1, "esp32");
     putString(e, 2, "n".repeat(200));
     putString(e, 3, "C");
-    e.helloBegin(1, 0, 0, 1, e.scratch() + 1024, 1000, 3);
+    e.helloBegin(1, 0, 0, 2, e.scratch() + 1024, 0xb0071d, 1000, 3);
     expect([0, 1, 2].map((i) => e.helloChannel(i, 0))).toEqual([1, 1, 0]);
     putString(e, 2, "t"); // a smaller entry after a refused one is refused too: ids stay in order
     expect(e.helloChannel(3, 0)).toBe(0);

@@ -110,10 +110,10 @@ export class Devices {
     this.waiting.get(`${frame.device}:${frame.ackedSeq}`)?.resolve(frame);
   }
 
-  list(): Array<{ device: string; online: boolean; link: string | null; lastSeen: number | null; firmware: string | null }> {
+  list(): Array<{ device: string; online: boolean; link: string | null; lastSeen: number | null; firmware: string | null; bootId: string | null }> {
     return [...this.known].map(([device, k]) => ({
       device: deviceName(device), online: k.link?.open === true, link: k.link?.id ?? null,
-      lastSeen: k.lastSeen ?? null, firmware: k.hello?.firmware ?? null,
+      lastSeen: k.lastSeen ?? null, firmware: k.hello?.firmware ?? null, bootId: k.hello?.bootId ?? null,
     }));
   }
 

@@ -23,7 +23,7 @@ describe("iotfw simulate --engine", () => {
   it("wasm3 writes the same frames as v8, over two shard processes", async (ctx) => {
     if (unavailable) { console.warn(`skipped: ${unavailable}`); ctx.skip(); }
     const dir = mkdtempSync(join(tmpdir(), "iotfw-engine-"));
-    const args = (engine: string) => ["simulate", "--sensors", "6", "--duration", "3m", "--speed", "max", "--seed", "9",
+    const args = (engine: string) => ["simulate", "--sensors", "6", "--duration", "3m", "--speed", "max", "--seed", "9", "--boot-id-seed", "9",
       "--workers", "2", "--engine", engine, "--out", join(dir, `${engine}.ndjson`)];
     const v8 = await runCli(args("v8"));
     const wasm3 = await runCli(args("wasm3"));

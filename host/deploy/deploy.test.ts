@@ -14,7 +14,7 @@ import { ensureCliBuilt, runCli } from "../cli/testing.js";
 import { decodeFrame, EventKind, type Frame } from "../protocol/index.js";
 import { createDeviceFactory, type HardwarePart } from "../../simulator/fleet/wiring.js";
 import { SimulatedRuntime, startDeployServer, type DeployServer } from "../../simulator/device/deploy-server.js";
-import { HalConst } from "../../simulator/hal/abi.generated.js";
+import { HAL_VERSION, HalConst } from "../../simulator/hal/abi.generated.js";
 import { DeployError, deployImage, parseDeployAddress } from "./client.js";
 import { sendRawDeploy } from "./testing.js";
 import { waitFor } from "../bridge/testing.js";
@@ -67,11 +67,11 @@ describe("iotfw deploy against a simulated device", () => {
   it("refuses a wrong-ABI image with a clear error; app A keeps running", async () => {
     const before = runtime.device;
     const image = join(dir, "abi-next.bin");
-    writeFileSync(image, encodeWasmImage(appA.binary, 2));
+    writeFileSync(image, encodeWasmImage(appA.binary, HAL_VERSION + 1));
     const r = await runCli(["deploy", server.address, "--image", image]);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/refused the image: the module was built for HAL ABI v2, but the device implements v1/);
-    expect(answers.at(-1)).toEqual({ status: DeployStatus.BAD_ABI, detail: 1 });
+    expect(r.stderr).toMatch(new RegExp(`refused the image: the module was built for HAL ABI v${HAL_VERSION + 1}, but the device implements v${HAL_VERSION}`));
+    expect(answers.at(-1)).toEqual({ status: DeployStatus.BAD_ABI, detail: HAL_VERSION });
     expect(runtime.device).toBe(before);
     const clock = before!.clock.ms;
     await waitFor(() => before!.clock.ms > clock + 500, "app A to tick on");
@@ -79,7 +79,7 @@ describe("iotfw deploy against a simulated device", () => {
 
   it("refuses a corrupted image (SHA-256 mismatch) and one that is not an image; app A keeps running", async () => {
     const before = runtime.device;
-    const corrupt = encodeWasmImage(appA.binary, 1);
+    const corrupt = encodeWasmImage(appA.binary, HAL_VERSION);
     corrupt[64 + 100] ^= 0xff;
     expect(await sendRawDeploy(server.port, deployRequest(corrupt))).toEqual({ status: DeployStatus.BAD_HASH, detail: 0 });
     expect(await sendRawDeploy(server.port, Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))).toEqual({ status: DeployStatus.BAD_REQUEST, detail: 0 });

@@ -94,9 +94,32 @@ describe("encodeFrame refuses invalid fields", () => {
   });
 });
 
+describe("HELLO's boot id (abi 2)", () => {
+  const base = { type: "hello" as const, device: 7, seq: 0, t: 0, firmware: "a@1", board: "esp32", appHash: "0011223344556677", samplePeriodMs: 1000, channels: [] };
+  it("is the u32 after the app hash, written as hex like a device id; an abi 1 HELLO has none and still decodes", () => {
+    const two = encodeFrame({ ...base, abi: 2, bootId: "5eedb007" });
+    const one = encodeFrame({ ...base, abi: 1 });
+    expect(two.length).toBe(one.length + 4);
+    expect(Buffer.from(two.subarray(34, 38)).toString("hex")).toBe("07b0ed5e"); // after header 15, abi 1, "a@1" 4, "esp32" 6, hash 8
+    const d2 = decodeFrame(two), d1 = decodeFrame(one);
+    expect(d2.ok && d2.frame).toEqual({ ...base, abi: 2, bootId: "5eedb007" });
+    expect(d1.ok && d1.frame).toEqual({ ...base, abi: 1 });
+  });
+  it("two boots that differ only in it are different bytes (and CRCs)", () => {
+    const a = encodeFrame({ ...base, abi: 2, bootId: "00000001" }), b = encodeFrame({ ...base, abi: 2, bootId: "00000002" });
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
+    expect(Buffer.from(a.subarray(-4)).equals(Buffer.from(b.subarray(-4)))).toBe(false);
+  });
+  it("is required from abi 2 and refused before it", () => {
+    expect(() => encodeFrame({ ...base, abi: 2 })).toThrow(/bootId/);
+    expect(() => encodeFrame({ ...base, abi: 1, bootId: "00000001" })).toThrow(/bootId/);
+    expect(decodeFrame(encodeFrame({ ...base, abi: 2, bootId: "00000001" }).subarray(0, 33)).ok).toBe(false);
+  });
+});
+
 describe("frame sizes (docs/protocol.md)", () => {
   it("hello with 6 channels, summary with 1 and 5 channels, event", () => {
-    expect(byName("hello-6ch").length).toBe(137);
+    expect(byName("hello-6ch").length).toBe(141);
     expect(byName("summary-1ch").length).toBe(51);
     expect(byName("summary-5ch").length).toBe(143);
     expect(byName("event-alert-high").length).toBe(29);

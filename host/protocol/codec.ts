@@ -5,7 +5,7 @@
 import { crc32 } from "node:zlib";
 import { ByteReader, ByteWriter, WireError } from "./bytes.js";
 import {
-  APP_HASH_PREFIX_BYTES, ControlOp, CRC_SIZE, FRAME_MAX, FRAME_MIN, FRAME_VERSION, FrameType, HEADER_SIZE,
+  APP_HASH_PREFIX_BYTES, HELLO_BOOT_ID_ABI, ControlOp, CRC_SIZE, FRAME_MAX, FRAME_MIN, FRAME_VERSION, FrameType, HEADER_SIZE,
   type ControlFrame, type ControlOpName, type DecodeResult, type Frame, type FrameTypeName, type HelloChannel, type SummaryEntry,
 } from "./frame.js";
 
@@ -56,6 +56,8 @@ function writePayload(w: ByteWriter, f: Frame): void {
       w.str(f.firmware, "firmware");
       w.str(f.board, "board");
       w.bytes(hexToBytes(f.appHash, APP_HASH_PREFIX_BYTES, "appHash"));
+      if (f.abi >= HELLO_BOOT_ID_ABI) w.u32(Buffer.from(hexToBytes(f.bootId ?? "", 4, "bootId")).readUInt32BE(0), "bootId");
+      else if (f.bootId !== undefined) throw new RangeError(`bootId: a HELLO of abi ${f.abi} has none (from abi ${HELLO_BOOT_ID_ABI})`);
       w.u32(f.samplePeriodMs, "samplePeriodMs");
       writeChannelTable(w, f.channels);
       return;
@@ -145,9 +147,14 @@ function readPayload(r: ByteReader, type: FrameTypeName, header: { device: numbe
       const firmware = r.str("firmware");
       const board = r.str("board");
       const appHash = Buffer.from(r.bytes(APP_HASH_PREFIX_BYTES, "appHash")).toString("hex");
+      if (abi < HELLO_BOOT_ID_ABI) {
+        const samplePeriodMs = r.u32("samplePeriodMs");
+        return { device, seq, t, type, abi, firmware, board, appHash, samplePeriodMs, channels: readChannelTable(r) };
+      }
+      const bootId = r.u32("bootId").toString(16).padStart(8, "0"); // the u32 as it is written, as device ids are
       const samplePeriodMs = r.u32("samplePeriodMs");
       const channels = readChannelTable(r);
-      return { device, seq, t, type, abi, firmware, board, appHash, samplePeriodMs, channels };
+      return { device, seq, t, type, abi, firmware, board, appHash, bootId, samplePeriodMs, channels };
     }
     case "channels":
       return { device, seq, t, type, channels: readChannelTable(r) };

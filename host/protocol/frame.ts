@@ -12,6 +12,8 @@ export const FRAME_MIN = HEADER_SIZE + 1 + CRC_SIZE;
 export const BROADCAST_DEVICE = 0xffffffff;
 export const STRING_MAX_BYTES = 255;
 export const APP_HASH_PREFIX_BYTES = 8;
+/** The first HAL ABI whose HELLO carries a boot id (docs/protocol.md 0x01). */
+export const HELLO_BOOT_ID_ABI = 2;
 export const SUMMARY_ENTRY_SIZE = 23;
 /** (512 - 15 header - 9 window fields - 4 CRC) / 23. */
 export const SUMMARY_MAX_ENTRIES = 21;
@@ -82,6 +84,10 @@ export interface HelloFrame extends FrameHeader {
   board: string;
   /** The first 8 bytes of the module's SHA-256, as 16 lowercase hex digits. */
   appHash: string;
+  /** Drawn by the device's runtime at each start of the module, as 8 lowercase hex digits: a new boot
+   *  has another, even when its frames are otherwise byte for byte those of the last. Present when
+   *  abi >= HELLO_BOOT_ID_ABI. */
+  bootId?: string;
   samplePeriodMs: number;
   channels: HelloChannel[];
 }

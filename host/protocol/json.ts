@@ -43,6 +43,7 @@ export function frameToJson(frame: Frame, channelsFromHello?: readonly HelloChan
   switch (frame.type) {
     case "hello":
       out.abi = frame.abi; out.firmware = frame.firmware; out.board = frame.board; out.appHash = frame.appHash;
+      if (frame.bootId !== undefined) out.bootId = frame.bootId;
       out.samplePeriodMs = frame.samplePeriodMs;
       out.channels = channelTableJson(frame.channels);
       return out;

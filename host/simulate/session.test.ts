@@ -27,8 +27,8 @@ async function framesOf(options: Parameters<typeof simulate>[0]) {
 }
 
 describe("iotfw simulate", () => {
-  it("same seed: the same frames, byte for byte, with one process and with two", async () => {
-    const base = { devices: 6, board: "esp32", durationMs: 180_000, speed: "max" as const, seed: 42 };
+  it("same seed and boot-id seed: the same frames, byte for byte, with one process and with two", async () => {
+    const base = { devices: 6, board: "esp32", durationMs: 180_000, speed: "max" as const, seed: 42, bootIdSeed: 7 };
     const one = await framesOf({ ...base, workers: 1, inProcess: true });
     const two = await framesOf({ ...base, workers: 2 });
     expect(two.result.shards).toBe(2);

@@ -31,6 +31,9 @@ export interface SimulateOptions {
   durationMs: number;
   speed: Speed;
   seed: number;
+  /** Salt of the devices' boot ids (HAL boot_id, sent in HELLO): default new each run, as a real fleet's
+   *  boots are; give one to make a run byte for byte reproducible. */
+  bootIdSeed?: number;
   scenario?: ScenarioSpec;
   /** NDJSON destination: a path, "-" for stdout, or undefined for none. */
   out?: string;
@@ -95,7 +98,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   const fleet = await Fleet.start({
     binary: built.binary, appHash: hash, board: board.name, devices: options.devices,
     workers: options.workers, inProcess: options.inProcess, wiring, engine: options.engine,
-    maxPages: board.memory.maxPages,
+    maxPages: board.memory.maxPages, bootSalt: options.bootIdSeed,
   });
 
   const telemetry = new FleetTelemetry();

@@ -10,6 +10,7 @@ import { DeployStatus, encodeDeployAnswer, type DeployAnswer } from "../../host/
 import { HAL_IMPORT_NAMES, HAL_MODULE, HAL_VERSION, HalConst } from "../hal/abi.generated.js";
 import type { DeviceWiring } from "../hal/buses.js";
 import { FUEL_EXPORT, instrumentFuel } from "./fuel.js";
+import { randomBootSalt } from "./boot-id.js";
 import { VirtualDevice } from "./virtual-device.js";
 import { memoryRefusal } from "./module-limits.js";
 import { DEFAULT_MAX_PAGES } from "../fleet/shard-host.js";
@@ -38,6 +39,7 @@ export class SimulatedRuntime {
   private timer?: NodeJS.Timeout;
   private startedAt = 0;
   private running = false;
+  private readonly bootSalt = randomBootSalt();
 
   constructor(readonly options: SimulatedRuntimeOptions) {}
 
@@ -71,6 +73,7 @@ export class SimulatedRuntime {
     const device = new VirtualDevice({
       id: this.options.id, board: this.options.board, appHash: sha256, module, wiring: this.options.wiring,
       fuelPerCall: this.options.fuelPerCall ?? 2_000_000,
+      bootSalt: this.bootSalt, // one per power-on of this device; the instance number tells deploys apart
       onFrame: (frame) => this.options.onFrame(frame),
       onLog: this.options.onLog ? (level, text) => this.options.onLog!(level, text) : undefined,
     });

@@ -6,6 +6,7 @@ import { HalConst, type AppExports } from "../hal/abi.generated.js";
 import type { DeviceWiring } from "../hal/buses.js";
 import { HalHost, ModulePanic, VirtualClock } from "../hal/host.js";
 import { FUEL_EXPORT } from "./fuel.js";
+import { bootIdFor } from "./boot-id.js";
 
 export interface VirtualDeviceOptions {
   id: number;
@@ -24,6 +25,8 @@ export interface VirtualDeviceOptions {
   /** Why this device cannot start the module (simulator/device/module-limits.ts), if it cannot: every
    *  boot then fails with it, as the runtime's memory check makes it fail. */
   refusal?: string;
+  /** The run's salt for boot_id (simulator/device/boot-id.ts). */
+  bootSalt: number;
   onFrame(frame: Uint8Array, device: VirtualDevice): void;
   onLog?(level: number, text: string, device: VirtualDevice): void;
   /** A reset happened (after the module was restarted). */
@@ -138,6 +141,8 @@ export class VirtualDevice {
   private create(): boolean {
     this.booted = false;
     this.host.options.resetInfo = (this.resets << 8) | (this.resets ? this.lastResetReason : HalConst.RESET_POWER_ON);
+    // Every instance after the first follows exactly one reset or deploy: resets numbers the instance.
+    this.host.options.bootId = bootIdFor(this.options.bootSalt, this.options.id, this.resets);
     if (this.options.refusal) { this.reset(new Error(this.options.refusal), false); return false; }
     try {
       const instance = new WebAssembly.Instance(this.options.module, this.host.imports());

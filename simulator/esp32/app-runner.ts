@@ -13,6 +13,7 @@ import { serialFrame } from "../../host/protocol/link-framing.js";
 import { SerialReader } from "../../host/protocol/serial-reader.js";
 import { HAL_VERSION } from "../hal/abi.generated.js";
 import { instrumentFuel } from "../device/fuel.js";
+import { randomBootSalt } from "../device/boot-id.js";
 import { VirtualDevice } from "../device/virtual-device.js";
 import { DEFAULT_FUEL_PER_CALL } from "../fleet/fleet.js";
 import { createDeviceFactory, type HardwarePart } from "../fleet/wiring.js";
@@ -102,6 +103,7 @@ export class AppRunner {
       module,
       wiring: factory.wiring(this.options.deviceId),
       fuelPerCall: DEFAULT_FUEL_PER_CALL,
+      bootSalt: randomBootSalt(), // each boot of the emulated chip is a power-on: a new draw, as esp_random gives
       onFrame: (frame) => { this.framesSent++; this.options.send(serialFrame(frame, true)); },
       onLog: (_level, text) => this.options.log?.(`app: ${text}`),
       onReset: (_reason, detail) => this.line(`iotfw-runtime: app restarted by the watchdog: ${detail}`),

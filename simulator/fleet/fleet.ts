@@ -4,6 +4,7 @@
 // seed gives the same frames, byte for byte, whatever the number of shards.
 import { availableParallelism } from "node:os";
 import { instrumentFuel } from "../device/fuel.js";
+import { randomBootSalt } from "../device/boot-id.js";
 import { mergeBatches, type FrameBatch } from "./frame-batch.js";
 import { childProcessShard, inProcessShard, type Engine, type ShardHandle, type ShardReply, type ShardReset } from "./shard-host.js";
 import type { FleetWiringSpec } from "./wiring.js";
@@ -33,6 +34,9 @@ export interface FleetOptions {
   budgetMs?: number;
   /** Linear memory the board allows, in pages (boards/*.json memory.maxPages; default 1). */
   maxPages?: number;
+  /** Salt of the devices' boot ids (simulator/device/boot-id.ts). Default: drawn from the host's entropy,
+   *  so a re-run's boots are new boots to a bridge; give one for byte-identical re-runs. */
+  bootSalt?: number;
 }
 
 export interface SliceResult {
@@ -62,6 +66,7 @@ export class Fleet {
     const first = options.firstDeviceId ?? 1;
     const ids = Array.from({ length: options.devices }, (_, i) => first + i);
     const binary = await instrumentFuel(options.binary);
+    const bootSalt = options.bootSalt ?? randomBootSalt();
     // Contiguous ranges: shard k holds ids [k*size, (k+1)*size).
     const size = Math.ceil(ids.length / workers);
     const shards: ShardHandle[] = [];
@@ -76,7 +81,7 @@ export class Fleet {
         spec: {
           board: options.board, appHash: options.appHash, binary, deviceIds: part,
           fuelPerCall: options.fuelPerCall ?? DEFAULT_FUEL_PER_CALL, wiring: options.wiring,
-          bootAtMs: options.startMs ?? 0, engine: options.engine, budgetMs: options.budgetMs, maxPages: options.maxPages,
+          bootAtMs: options.startMs ?? 0, bootSalt, engine: options.engine, budgetMs: options.budgetMs, maxPages: options.maxPages,
         },
       }));
     }

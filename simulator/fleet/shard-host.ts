@@ -24,6 +24,8 @@ export interface ShardSpec {
   fuelPerCall: number;
   wiring: FleetWiringSpec;
   bootAtMs: number;
+  /** The run's salt for the devices' boot ids (simulator/device/boot-id.ts). */
+  bootSalt: number;
   /** What runs the modules: V8 in this process (default) or the C runtime with Wasm3. */
   engine?: Engine;
   /** The runtime's time budget per call in device ms (the wasm3 engine's C runtime). */
@@ -67,7 +69,7 @@ export class ShardServer {
           const spec = req.spec;
           const common = {
             board: spec.board, appHash: spec.appHash, binary: spec.binary, deviceIds: spec.deviceIds, fuelPerCall: spec.fuelPerCall,
-            maxPages: spec.maxPages ?? DEFAULT_MAX_PAGES, factory: createDeviceFactory(spec.wiring),
+            maxPages: spec.maxPages ?? DEFAULT_MAX_PAGES, factory: createDeviceFactory(spec.wiring), bootSalt: spec.bootSalt,
           };
           this.shard = spec.engine === "wasm3"
             ? await Wasm3Shard.create({ ...common, budgetMs: spec.budgetMs ?? DEFAULT_BUDGET_MS })

@@ -29,6 +29,8 @@ export interface ShardOptions {
   /** Linear memory the board allows (boards/*.json memory.maxPages). */
   maxPages: number;
   factory: ShardDeviceFactory;
+  /** The run's salt for the devices' boot ids (simulator/device/boot-id.ts). */
+  bootSalt: number;
   /** Log lines as devices write them: each device's in its order, devices one after another per slice. */
   onLog?(device: number, level: number, text: string): void;
 }
@@ -80,6 +82,7 @@ export class Shard implements FleetShard {
         wiring: options.factory.wiring(id),
         fuelPerCall: options.fuelPerCall,
         refusal: this.refusal,
+        bootSalt: options.bootSalt,
         onFrame: (frame, dev) => {
           this.out.add(this.currentTickMs, dev.id, frame);
           this.counters.frames++;

@@ -26,6 +26,8 @@ export interface HalHostOptions {
   onLog?(level: number, text: string): void;
   /** Reason and count for reset_info (bits 0..7 reason, 8..31 restarts); 0 = power-on. */
   resetInfo?: number;
+  /** boot_id of the current module instance (simulator/device/boot-id.ts); the owner sets it at each start. */
+  bootId?: number;
   /** The module called panic (AssemblyScript abort): the host traps right after. */
   onPanic?(message: string): void;
 }
@@ -275,6 +277,7 @@ export class HalHost implements HalImports {
     return 32;
   }
   reset_info(): number { return (this.options.resetInfo ?? 0) >>> 0; }
+  boot_id(): number { return (this.options.bootId ?? 0) >>> 0; }
   panic(message: number, file: number, line: number, column: number): void {
     const text = `${this.readAsString(message) ?? "abort"} at ${this.readAsString(file) ?? "?"}:${line}:${column}`;
     this.options.onPanic?.(text);

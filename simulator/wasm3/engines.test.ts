@@ -53,7 +53,7 @@ async function run(engine: Engine, built: BuildResult, opts: {
 }): Promise<Run> {
   const fleet = await Fleet.start({
     binary: built.binary, appHash: Buffer.from(built.manifest.sha256, "hex"), board: board.name, devices: opts.devices,
-    inProcess: true, wiring: opts.wiring, engine,
+    inProcess: true, wiring: opts.wiring, engine, bootSalt: 0x5eed, // the same boot ids in both engines
   });
   const chunks: Uint8Array[] = [];
   const resets: Run["resets"] = [];
@@ -180,7 +180,7 @@ describe("one module, two engines (V8, and the C runtime with Wasm3): the same f
       (import "iotfw" "i2c_write" (func $write (param i32 i32 i32 i32) (result i32)))
       (import "iotfw" "frame_out" (func $out (param i32 i32) (result i32)))
       (memory (export "memory") 1 1)
-      (func (export "abi_version") (result i32) (i32.const 1))
+      (func (export "abi_version") (result i32) (i32.const 2))
       (func (export "init") (result i32)
         (i32.store (i32.const 100) (call $write (i32.const 0) (i32.const 0x76) (i32.const 0) (i32.const 1)))
         (i32.store (i32.const 104) (call $setup (i32.const 0) (i32.const 400000)))

@@ -5,6 +5,7 @@
 // May touch: one runtime process (runtime-process.ts).
 import { HAL_IMPORT_NAMES, HAL_VERSION } from "../hal/abi.generated.js";
 import { HalHost, VirtualClock } from "../hal/host.js";
+import { bootIdFor } from "../device/boot-id.js";
 import { FrameBatchBuilder, type FrameBatch } from "../fleet/frame-batch.js";
 import type { FleetShard, ShardCounters, ShardDeviceFactory, ShardReset } from "../fleet/shard.js";
 import {
@@ -26,6 +27,9 @@ export interface Wasm3ShardOptions {
   /** Linear memory the board allows (boards/*.json memory.maxPages). */
   maxPages?: number;
   factory: ShardDeviceFactory;
+  /** The run's salt for boot ids: the runtime asks the host for boot_id (ports/sim/hal_sim.c), and the
+   *  host answers as the Node engine does (simulator/device/boot-id.ts). */
+  bootSalt: number;
   onLog?(device: number, level: number, text: string): void;
   /** Keep both directions of the protocol (for a replay on another build of the runtime). */
   record?: boolean;
@@ -33,7 +37,8 @@ export interface Wasm3ShardOptions {
   runtimeBinary?: string;
 }
 
-interface SimDevice { id: number; clock: VirtualClock; host: HalHost; nextMs: number }
+/** starts: module instances begun before the current one (each RESET and each deploy begins one). */
+interface SimDevice { id: number; clock: VirtualClock; host: HalHost; nextMs: number; starts: number }
 
 /** Buffers of a HAL call are placed in one scratch memory the models read and write (3 pages: two
  *  buffers as large as a module's whole page fit). */
@@ -53,7 +58,8 @@ export class Wasm3Shard implements FleetShard {
       const clock = new VirtualClock();
       const host = new HalHost({ deviceId: id, board: options.board, appHash: options.appHash, clock, wiring: options.factory.wiring(id), onFrame: () => undefined });
       host.bind(this.scratch);
-      this.devices.set(id, { id, clock, host, nextMs: 0 });
+      host.options.bootId = bootIdFor(options.bootSalt, id, 0);
+      this.devices.set(id, { id, clock, host, nextMs: 0, starts: 0 });
     }
   }
 
@@ -101,6 +107,7 @@ export class Wasm3Shard implements FleetShard {
     const dev = this.devices.get(deviceId);
     if (!dev) throw new Error(`no device ${deviceId} in this shard`);
     dev.host.options.appHash = sha256;
+    this.nextInstance(dev);
     moduleMessage(this.runtime.out, deviceId, atMs, sha256, binary);
     dev.nextMs = this.serve(dev, atMs).nextMs;
   }
@@ -116,6 +123,12 @@ export class Wasm3Shard implements FleetShard {
   close(): void {
     for (const id of this.devices.keys()) { stopMessage(this.runtime.out, id); this.runtime.next(); }
     this.runtime.close();
+  }
+
+  /** The runtime will start another instance of dev's module: its boot_id is the next one. */
+  private nextInstance(dev: SimDevice): void {
+    dev.starts++;
+    dev.host.options.bootId = bootIdFor(this.options.bootSalt, dev.id, dev.starts);
   }
 
   /** Answer the runtime's messages about dev until its DONE. */
@@ -135,6 +148,8 @@ export class Wasm3Shard implements FleetShard {
         case Op.RESET: {
           const r = decodeReset(payload);
           this.counters.resets++;
+          const of = this.devices.get(r.dev);
+          if (of) this.nextInstance(of);
           this.resetLog.push({ reset: { device: r.dev, reason: r.reason, detail: r.detail, atMs: r.atMs }, tickMs: r.tickMs });
           break;
         }

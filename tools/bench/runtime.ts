@@ -10,6 +10,7 @@ import { REPO_ROOT } from "../../host/repo-root.js";
 import { encodeWasmImage } from "../../host/build/wasm-image.js";
 import { deployImage } from "../../host/deploy/client.js";
 import { SimulatedRuntime, startDeployServer } from "../../simulator/device/deploy-server.js";
+import { HAL_VERSION } from "../../simulator/hal/abi.generated.js";
 import { compileCoreTests, writeFixtures } from "../../firmware/runtime/tests/c-harness.js";
 
 export async function benchRuntime(): Promise<Array<{ name: string; value: number; unit: string; note?: string }>> {
@@ -17,7 +18,7 @@ export async function benchRuntime(): Promise<Array<{ name: string; value: numbe
   const wat = wabt.parseWat("ticker.wat", readFileSync(join(REPO_ROOT, "simulator/fleet/testdata/ticker.wat"), "utf8"), {});
   const module = new Uint8Array(wat.toBinary({}).buffer);
   wat.destroy();
-  const image = encodeWasmImage(module, 1);
+  const image = encodeWasmImage(module, HAL_VERSION);
   const runtime = new SimulatedRuntime({ id: 1, board: "esp32", wiring: { i2c: new Map([[0, []]]), pins: new Map(), adcBits: 12 }, onFrame: () => {} });
   const { createHash } = await import("node:crypto");
   runtime.install(await runtime.prepare(module), createHash("sha256").update(module).digest());

@@ -55,7 +55,7 @@ function messages(stream: Buffer): Message[] {
 async function recordOne(built: BuildResult, durationMs: number) {
   const shard = await Wasm3Shard.create({
     board: "esp32c3", appHash: Buffer.from(built.manifest.sha256, "hex"), binary: built.binary,
-    deviceIds: [1], fuelPerCall: 0, budgetMs: 1000, record: true, factory: createDeviceFactory(wiringOf(built)),
+    deviceIds: [1], fuelPerCall: 0, budgetMs: 1000, record: true, factory: createDeviceFactory(wiringOf(built)), bootSalt: 1,
   });
   const started = performance.now();
   shard.boot(0);

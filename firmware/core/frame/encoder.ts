@@ -152,9 +152,13 @@ function entryFits(type: u8): bool {
   return true;
 }
 
+/** The first HAL ABI whose HELLO carries the boot id (docs/protocol.md 0x01). */
+export const HELLO_BOOT_ID_ABI: u8 = 2;
+
 /** Hello, in three steps so the channel table needs no array: begin, one helloChannel per channel, end.
- *  channelCount is the whole table; the entries that do not fit follow in CHANNELS frames. */
-export function helloBegin(device: u32, seq: u32, t: u32, abi: u8, firmware: string, board: string, appHash8: usize, samplePeriodMs: u32, channelCount: u8): void {
+ *  channelCount is the whole table; the entries that do not fit follow in CHANNELS frames. bootId is
+ *  written when abi >= HELLO_BOOT_ID_ABI (a device always is; older layouts stay encodable for tests). */
+export function helloBegin(device: u32, seq: u32, t: u32, abi: u8, firmware: string, board: string, appHash8: usize, bootId: u32, samplePeriodMs: u32, channelCount: u8): void {
   begin(TYPE_HELLO, device, seq, t);
   putU8(abi);
   putStr(firmware);
@@ -163,6 +167,7 @@ export function helloBegin(device: u32, seq: u32, t: u32, abi: u8, firmware: str
     for (let i: usize = 0; i < 8; i++) store<u8>(frame + <usize>cursor + i, load<u8>(appHash8 + i));
     cursor += 8;
   }
+  if (abi >= HELLO_BOOT_ID_ABI) putU32(bootId);
   putU32(samplePeriodMs);
   openChannelTable(TYPE_HELLO, channelCount);
 }

@@ -99,6 +99,7 @@ static const char *t_app_hash(uint64_t *sp, uint8_t *mem, uint32_t mem_size) {
   return NULL;
 }
 static const char *t_reset_info(uint64_t *sp, uint8_t *mem, uint32_t mem_size) { UNUSED_MEM; ret_u32(sp, iotfw_hal_reset_info()); return NULL; }
+static const char *t_boot_id(uint64_t *sp, uint8_t *mem, uint32_t mem_size) { UNUSED_MEM; ret_u32(sp, iotfw_hal_boot_id()); return NULL; }
 /* panic returns nothing: no result slot, arguments from slot 0. A null string (0) reaches the port as
  * NULL: AssemblyScript's abort() passes one when it has no message or no file name. */
 static const char *t_panic(uint64_t *sp, uint8_t *mem, uint32_t mem_size) {
@@ -133,6 +134,7 @@ const iotfw_hal_entry_t IOTFW_HAL_DISPATCH[] = {
   { "board_name", "i(*i)", t_board_name },
   { "app_hash", "i(*)", t_app_hash },
   { "reset_info", "i()", t_reset_info },
+  { "boot_id", "i()", t_boot_id },
   { "panic", "v(**ii)", t_panic },
 };
 const uint32_t IOTFW_HAL_DISPATCH_COUNT = sizeof IOTFW_HAL_DISPATCH / sizeof IOTFW_HAL_DISPATCH[0];

@@ -214,6 +214,18 @@ uint32_t iotfw_hal_reset_info(void) {
   return iotfw_rt_current ? iotfw_reset_record_info(iotfw_rt_current->record) : 0u;
 }
 
+/* Drawn lazily, once per instance: a module that never asks costs the port nothing, and the sim port's
+ * host answers the draw at the same point of the run as the Node engine's HAL does. */
+uint32_t iotfw_hal_boot_id(void) {
+  iotfw_runtime_t *rt = iotfw_rt_current;
+  if (rt == NULL) return 0u;
+  if (rt->boot_id_of != rt->boots) {
+    rt->boot_id = iotfw_port_random32();
+    rt->boot_id_of = rt->boots;
+  }
+  return rt->boot_id;
+}
+
 /* The text is the simulator's (simulator/hal/host.ts panic): "<message> at <file>:<line>:<column>", with
  * "abort" and "?" for a null message or file; the log line adds "panic: " in front. */
 void iotfw_hal_panic(uint8_t *message, uint8_t *file, uint32_t line, uint32_t column) {

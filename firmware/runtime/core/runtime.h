@@ -2,7 +2,7 @@
  * host tests), run init then tick after tick at the delays tick returns, pass downlink control frames
  * to the module, and restart it on a trap or an overrun (reset_info reason and count, kept in a record
  * that survives a chip reset where the port has such memory). It also implements the HAL imports that
- * are the same on every port: frame_out (the frame queue), app_hash, reset_info, panic. With a device
+ * are the same on every port: frame_out (the frame queue), app_hash, reset_info, boot_id, panic. With a device
  * key it signs every frame the module sends and opens every downlink frame (frame_auth.h).
  * One runtime per device (the HAL functions reach it through iotfw_rt_current). Not thread-safe: the
  * port calls it from one task; only iotfw_rt_watchdog_expired may be read from another. */
@@ -73,6 +73,9 @@ typedef struct {
   volatile int in_call;
   volatile uint32_t call_started_ms;
   uint32_t ticks, traps, overruns, controls, controls_refused, boots;
+  /* boot_id of the current instance, drawn from iotfw_port_random32 on the module's first call of it
+   * (boot_id_of is the value of boots it was drawn for: a new instance draws again). */
+  uint32_t boot_id, boot_id_of;
   char last_error[96];
   /* Per-device key (iotfw_rt_set_key; docs/protocol.md "HMAC trailer"). The runtime signs what the
    * module sends and opens what reaches it; the module never holds the key. */
@@ -85,6 +88,10 @@ typedef struct {
 } iotfw_runtime_t;
 
 extern iotfw_runtime_t *iotfw_rt_current;
+
+/* The port's random number source for boot_id (ESP32: esp_random(); Linux: getrandom(); the sim port:
+ * the host answers, so that both engines give the same bytes). Called once per module instance. */
+uint32_t iotfw_port_random32(void);
 
 /* Set up (and make current); the first boot is due at once. */
 void iotfw_rt_init(iotfw_runtime_t *rt, const iotfw_engine_ops_t *engine, iotfw_reset_record_t *record,

@@ -3,6 +3,7 @@
 #ifndef IOTFW_CHECK_H
 #define IOTFW_CHECK_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 extern int check_passed, check_failed;
@@ -31,6 +32,7 @@ long parse_hex(const char *hex, unsigned char *out, unsigned long max);
 extern unsigned fake_now_ms;
 extern char fake_last_log[256];
 extern int fake_log_count;
+extern uint32_t fake_random_draws; /* iotfw_port_random32 calls so far */
 extern const unsigned char *fake_i2c_data;
 extern unsigned fake_i2c_len;
 

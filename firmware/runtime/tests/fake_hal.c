@@ -58,6 +58,9 @@ int32_t iotfw_hal_log(int32_t level, uint8_t *text, uint32_t len) {
   return IOTFW_OK;
 }
 uint32_t iotfw_hal_device_id(void) { return 0x00C0FFEEu; }
+/* Distinct and predictable: the tests check that each instance draws once. */
+uint32_t fake_random_draws;
+uint32_t iotfw_port_random32(void) { return 0xB0070000u + fake_random_draws++; }
 int32_t iotfw_hal_board_name(uint8_t *out, uint32_t max) {
   static const char name[] = "esp32";
   uint32_t n = sizeof name - 1 < max ? (uint32_t)(sizeof name - 1) : max;

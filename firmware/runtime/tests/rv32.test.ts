@@ -116,7 +116,7 @@ describe("x86-64 and rv32 builds of the runtime: the same bytes", () => {
     const built = await buildApp({ board, appDir: join(REPO_ROOT, "firmware/apps/env-station"), outDir: mkdtempSync(join(tmpdir(), "iotfw-rv32-app-")), cwd: REPO_ROOT, reuse: true });
     const shard = await Wasm3Shard.create({
       board: board.name, appHash: Buffer.from(built.manifest.sha256, "hex"), binary: await instrumentFuel(built.binary),
-      deviceIds: [1, 2, 3], fuelPerCall: 2_000_000, budgetMs: 1000, record: true,
+      deviceIds: [1, 2, 3], fuelPerCall: 2_000_000, budgetMs: 1000, record: true, bootSalt: 7,
       factory: createDeviceFactory({ hardware: (built.manifest.app.hardware ?? []) as never, seed: 4, adcBits: board.pins.adc.bits, chipSensors: board.sysSensors }),
     });
     let frames = 0;

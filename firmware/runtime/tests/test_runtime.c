@@ -17,6 +17,7 @@ static struct {
   const char *load_trap, *init_trap, *tick_trap, *control_trap;
   uint32_t tick_cost_ms, tick_delay_ms, init_cost_ms;
   uint32_t reset_info_at_init;
+  uint32_t boot_id_at_init, boot_id_again;
   uint32_t control_buffer; /* offset in mem */
   uint32_t last_control_len;
   int32_t control_status;
@@ -29,6 +30,8 @@ static const char *f_init(void *ctx, int32_t *status) {
   m.inits++;
   fake_now_ms += m.init_cost_ms;
   m.reset_info_at_init = iotfw_hal_reset_info();
+  m.boot_id_at_init = iotfw_hal_boot_id();
+  m.boot_id_again = iotfw_hal_boot_id();
   uint8_t hello[20] = { 1, 1 };
   iotfw_hal_frame_out(hello, sizeof hello); /* the module says hello */
   *status = 0;
@@ -132,6 +135,9 @@ void test_runtime(void) {
   CHECK_EQ(iotfw_rt_poll(&rt), 0);
   CHECK_EQ(m.inits, 1);
   CHECK_EQ(m.reset_info_at_init, 0);
+  /* boot_id: one draw per instance, the same on every call within it. */
+  uint32_t first_boot_id = m.boot_id_at_init, draws = fake_random_draws;
+  CHECK_EQ(m.boot_id_again, first_boot_id);
   CHECK_EQ(q.count, 1);
   uint8_t hash[32];
   CHECK_EQ(iotfw_hal_app_hash(hash), 32);
@@ -177,6 +183,9 @@ void test_runtime(void) {
   CHECK_EQ(iotfw_rt_poll(&rt), 0);
   CHECK_EQ(m.inits, 2);
   CHECK_EQ(m.reset_info_at_init, (1u << 8) | IOTFW_RESET_TRAP);
+  CHECK(m.boot_id_at_init != first_boot_id); /* the restarted instance drew a new one */
+  CHECK_EQ(m.boot_id_again, m.boot_id_at_init);
+  CHECK_EQ(fake_random_draws, draws + 1);
 
   /* Overrun: a tick that returns after more than the budget restarts with RESET_WATCHDOG. */
   m.tick_cost_ms = 150;

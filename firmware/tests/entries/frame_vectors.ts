@@ -19,8 +19,8 @@ export function frameBuffer(): usize { return enc.frameBuffer(); }
 export function summaryMaxEntries(): i32 { return enc.SUMMARY_MAX_ENTRIES; }
 
 /** firmware = slot 0, board = slot 1. */
-export function helloBegin(device: u32, seq: u32, t: u32, abi: u8, appHash8: usize, samplePeriodMs: u32, channelCount: u8): void {
-  enc.helloBegin(device, seq, t, abi, slots[0], slots[1], appHash8, samplePeriodMs, channelCount);
+export function helloBegin(device: u32, seq: u32, t: u32, abi: u8, appHash8: usize, bootId: u32, samplePeriodMs: u32, channelCount: u8): void {
+  enc.helloBegin(device, seq, t, abi, slots[0], slots[1], appHash8, bootId, samplePeriodMs, channelCount);
 }
 /** name = slot 2, unit = slot 3; 1 when the entry went in, 0 when the frame is full. */
 export function helloChannel(id: u8, kind: u8): i32 { return enc.helloChannel(id, kind, slots[2], slots[3]) ? 1 : 0; }

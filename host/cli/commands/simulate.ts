@@ -26,6 +26,7 @@ interface SimulateFlags {
   duration?: string;
   speed: string;
   seed: string;
+  bootIdSeed?: string;
   scenario?: string;
   out?: string;
   workers?: string;
@@ -62,7 +63,8 @@ export function register(program: Command): void {
     .option("-b, --board <board>", "board the devices are", "esp32")
     .option("-d, --duration <time>", "device time to run, e.g. 30s, 10m, 2h (default: until Ctrl-C)")
     .option("--speed <speed>", "realtime, max, or a speed-up factor", "realtime")
-    .option("--seed <n>", "seed of every random stream: same seed, same frames", "1")
+    .option("--seed <n>", "seed of every random stream: same seed, same readings", "1")
+    .option("--boot-id-seed <n>", "derive the devices' boot ids (sent in HELLO) from n: byte-identical re-runs (default: new ids each run, so a bridge sees new boots)")
     .option("--scenario <file>", "scenario JSON: metrics, heat wave, unplugged sensor, stuck value, noisy bus")
     .option("-o, --out <file>", "write decoded frames as NDJSON to a file, or - for stdout")
     .option("--workers <n>", "processes to spread devices over (default: one per core)")
@@ -77,6 +79,10 @@ export function register(program: Command): void {
       if (flags.engine !== "v8" && flags.engine !== "wasm3") throw new CliError(`--engine takes v8 or wasm3, not "${flags.engine}"`);
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed)) throw new CliError(`--seed takes a whole number, not "${flags.seed}"`);
+      const bootIdSeed = flags.bootIdSeed === undefined ? undefined : Number(flags.bootIdSeed);
+      if (bootIdSeed !== undefined && !(Number.isInteger(bootIdSeed) && bootIdSeed >= 0 && bootIdSeed <= 0xffffffff)) {
+        throw new CliError(`--boot-id-seed takes a whole number from 0 to 4294967295, not "${flags.bootIdSeed}"`);
+      }
       let durationMs = Infinity;
       let speed;
       try {
@@ -95,7 +101,7 @@ export function register(program: Command): void {
       const live = process.stderr.isTTY ? new LiveView() : undefined;
       try {
         const result = await simulate({
-          devices, board: flags.board, appDir: flags.app, durationMs, speed, seed,
+          devices, board: flags.board, appDir: flags.app, durationMs, speed, seed, bootIdSeed,
           scenario: flags.scenario ? loadScenarioFile(flags.scenario) : undefined,
           out: flags.out, workers: flags.workers ? positiveInt("--workers", flags.workers) : undefined,
           dashboardPort, serialPath: flags.serial, bridgeUrl: flags.bridge, mqttUrl: flags.mqtt, keysFile: flags.keys, engine: flags.engine, signal: abort.signal,

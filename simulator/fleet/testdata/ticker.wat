@@ -15,7 +15,7 @@
     (i32.store (i32.const 12) (call $reset_info))
     (drop (call $frame_out (i32.const 0) (i32.const 16)))
     (global.set $seq (i32.add (global.get $seq) (i32.const 1))))
-  (func (export "abi_version") (result i32) (i32.const 1))
+  (func (export "abi_version") (result i32) (i32.const 2))
   (func (export "init") (result i32) (call $emit) (i32.const 0))
   (func (export "tick") (param $now i32) (result i32)
     (call $emit)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -203,6 +204,12 @@ int32_t iotfw_hal_log(int32_t level, uint8_t *text, uint32_t len) {
   return IOTFW_OK;
 }
 uint32_t iotfw_hal_device_id(void) { return iotfw_linux_device_id; }
+/* The kernel's pool (getrandom(2)); should it fail (a seccomp filter), time and pid still differ per boot. */
+uint32_t iotfw_port_random32(void) {
+  uint32_t v;
+  if (getrandom(&v, sizeof v, 0) == (ssize_t)sizeof v) return v;
+  return (uint32_t)now_us() ^ ((uint32_t)getpid() << 16);
+}
 int32_t iotfw_hal_board_name(uint8_t *out, uint32_t max) {
   uint32_t n = (uint32_t)strlen(iotfw_linux_board);
   if (n > max) n = max;

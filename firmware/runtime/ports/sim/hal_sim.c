@@ -104,6 +104,9 @@ int32_t iotfw_hal_log(int32_t level, uint8_t *text, uint32_t len) {
 }
 
 uint32_t iotfw_hal_device_id(void) { return sim_device_id(sim_current); }
+/* The simulated chip's random number generator is the host's: it answers boot_id from its salt, so both
+ * engines give the same bytes (simulator/hal/host.ts boot_id). */
+uint32_t iotfw_port_random32(void) { return (uint32_t)request("boot_id", NULL, 0, NULL, 0); }
 int32_t iotfw_hal_board_name(uint8_t *out, uint32_t max) {
   const char *board = sim_device_board(sim_current);
   uint32_t n = (uint32_t)strlen(board);

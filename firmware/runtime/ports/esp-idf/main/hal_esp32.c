@@ -13,6 +13,7 @@
 #include "esp_event.h"
 #include "esp_mac.h"
 #include "esp_netif.h"
+#include "esp_random.h"
 #include "esp_timer.h"
 #include "esp_wifi.h"
 #include "freertos/FreeRTOS.h"
@@ -223,6 +224,9 @@ uint32_t iotfw_hal_device_id(void) {
   esp_efuse_mac_get_default(mac);
   return ((uint32_t)mac[2] << 24) | ((uint32_t)mac[3] << 16) | ((uint32_t)mac[4] << 8) | mac[5]; /* low 32 bits */
 }
+/* True random once the radio runs; before that the bootloader's entropy seeding still makes it differ per
+ * boot (ESP-IDF "Random Number Generation"), which is all boot_id needs. */
+uint32_t iotfw_port_random32(void) { return esp_random(); }
 int32_t iotfw_hal_board_name(uint8_t *out, uint32_t max) {
   uint32_t n = (uint32_t)strlen(CONFIG_IOTFW_BOARD);
   if (n > max) n = max;
