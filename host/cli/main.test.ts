@@ -1,9 +1,12 @@
 // How the CLI turns what a command throws into output and exit codes: CliError -> `iotfw: <message>`
-// and its code, no stack; anything else -> the stack and exit 2. Also that every command registers.
+// and its code, no stack; anything else -> the stack and exit 2. Also that every command registers, and
+// that `iotfw --help` built from command-summaries.ts alone (no command module loaded) is the help the
+// full program prints.
 import { Command } from "commander";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CliError } from "./errors.js";
-import { createProgram, run } from "./main.js";
+import { createProgram, createSummaryProgram, run } from "./main.js";
+import { ensureCliBuilt, runCli } from "./testing.js";
 
 const captureStderr = () => {
   let text = "";
@@ -36,4 +39,22 @@ describe("iotfw main", () => {
     const names = (await createProgram()).commands.map((c) => c.name());
     expect(names).toEqual(expect.arrayContaining(["build", "init"]));
   });
+
+  it("the top-level help from the summaries table is the full program's, word for word", async () => {
+    const full = await createProgram();
+    expect(createSummaryProgram().helpInformation()).toBe(full.helpInformation());
+    expect(createSummaryProgram().commands.map((c) => c.name()).sort()).toEqual(full.commands.map((c) => c.name()).sort());
+  });
+
+  it("--help and --version answer from the table; `help <command>` shows that command's own options", async () => {
+    ensureCliBuilt();
+    const help = await runCli(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/simulate \[options\]\s+run N virtual devices/);
+    const version = await runCli(["--version"]);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const one = await runCli(["help", "simulate"]);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(/--engine <engine>/); // the command's own options: its module was loaded
+  }, 120_000);
 });

@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { REPO_ROOT } from "../repo-root.js";
 import { CliError } from "./errors.js";
+import { COMMAND_SUMMARIES } from "./command-summaries.js";
 
 export interface CommandModule {
   register(program: Command): void;
@@ -28,20 +29,40 @@ async function commandModules(only?: string): Promise<CommandModule[]> {
  *  named after): `iotfw bridge` runs for days, and the build and simulate commands' imports (the
  *  AssemblyScript compiler, wabt) would cost it ~70 MiB of RSS it never uses. */
 export async function createProgram(command?: string): Promise<Command> {
-  const version = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).version as string;
-  const program = new Command("iotfw")
-    .description("Firmware toolchain and simulator for sensor nodes")
-    .version(version)
-    .showHelpAfterError();
+  const program = baseProgram();
   for (const mod of await commandModules(command)) if (typeof mod.register === "function") mod.register(program);
   return program;
 }
 
+/** The program for `iotfw`, `--help` and `--version`: every command by its name, usage and summary
+ *  (command-summaries.ts), none of their modules loaded. */
+export function createSummaryProgram(): Command {
+  const program = baseProgram();
+  for (const [name, c] of Object.entries(COMMAND_SUMMARIES)) {
+    program.command(c.args ? `${name} ${c.args}` : name).description(c.summary).usage(c.args ? `[options] ${c.args}` : "[options]")
+      .option("-h, --help", "display help for command"); // so that the listing reads "[options]" as the full one does
+  }
+  return program;
+}
+
+function baseProgram(): Command {
+  const version = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")).version as string;
+  return new Command("iotfw")
+    .description("Firmware toolchain and simulator for sensor nodes")
+    .version(version)
+    .showHelpAfterError();
+}
+
 /** Run the CLI with node-style argv; resolves to the exit code (commander exits itself on usage errors). */
 export async function main(argv: string[] = process.argv): Promise<number> {
+  const first = argv[2];
+  // `iotfw help simulate` is `iotfw simulate --help`: only that module loads.
+  if (first === "help" && argv[3] !== undefined && argv[3] in COMMAND_SUMMARIES) argv = [argv[0], argv[1], argv[3], "--help"];
   let program: Command;
   try {
-    program = await createProgram(argv[2]);
+    program = argv[2] === undefined || ["-h", "--help", "-V", "--version", "help"].includes(argv[2])
+      ? createSummaryProgram()
+      : await createProgram(argv[2]);
   } catch (e) {
     return report(e);
   }

@@ -74,6 +74,10 @@ export interface SimulateProgress {
 }
 
 export interface SimulateResult extends SimulateProgress {
+  /** The run was stopped (options.signal) before its duration. */
+  interrupted: boolean;
+  /** --out - was closed by its reader (EPIPE): the run ended there, quietly. */
+  outputClosed: boolean;
   app: string;
   engine: Engine;
   sha256: string;
@@ -114,6 +118,19 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     ({ deviceMs, wallMs, devices: options.devices, telemetry, watchdogResets, keys: keys?.stats });
   const started = performance.now();
   const exposed = fleet.deviceIds[0];
+  // The run stops when the caller says so, or when whoever reads --out - goes away (`| head`): a closed
+  // pipe is how a reader says "enough", not a failure.
+  const stop = new AbortController();
+  const stopNow = () => stop.abort();
+  if (options.signal?.aborted) stop.abort();
+  options.signal?.addEventListener("abort", stopNow, { once: true });
+  let outputClosed = false;
+  const onOutError = (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    outputClosed = true;
+    out = undefined;
+    stop.abort();
+  };
   let feed: DashboardFeed | undefined;
 
   const onSlice = async (slice: SliceResult, nowMs: number): Promise<void> => {
@@ -138,12 +155,12 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     }
     if (keys) for (let i = 0; i < slice.batch.count; i++) telemetry.counters.linkBytes += keys.overhead(slice.batch.device[i]);
     feed?.endSlice(slice.resets.length, nowMs);
-    if (out && text && !out.write(text)) await once(out, "drain");
+    if (out && text && !out.write(text)) await drained(out);
     options.onProgress?.(progress(nowMs, performance.now() - started));
   };
 
   try {
-    if (options.out === "-") out = process.stdout;
+    if (options.out === "-") { out = process.stdout; out.on("error", onOutError); }
     else if (options.out) out = createWriteStream(options.out);
     if (options.dashboardPort !== undefined) {
       dashboard = await startDashboard({ port: options.dashboardPort });
@@ -163,7 +180,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     const run = await runFleet(fleet, {
       durationMs: options.durationMs,
       speed: options.speed,
-      signal: options.signal,
+      signal: stop.signal,
       onSlice,
       between: async (nowMs: number) => {
         // Control frames from the exposed device's pty or a device's bridge connection reach it between
@@ -177,8 +194,10 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
         }
       },
     });
-    return { ...progress(run.deviceMs, run.wallMs), app: `${built.manifest.app.name}@${built.manifest.app.version}`, sha256: built.manifest.sha256, shards: fleet.shardCount, engine: options.engine ?? "v8" };
+    return { ...progress(run.deviceMs, run.wallMs), interrupted: options.signal?.aborted === true && run.deviceMs < options.durationMs, outputClosed, app: `${built.manifest.app.name}@${built.manifest.app.version}`, sha256: built.manifest.sha256, shards: fleet.shardCount, engine: options.engine ?? "v8" };
   } finally {
+    options.signal?.removeEventListener("abort", stopNow);
+    if (options.out === "-") process.stdout.off("error", onOutError);
     await fleet.close();
     await serial?.close();
     bridge?.close();
@@ -187,4 +206,13 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     if (out && out !== process.stdout) { (out as WriteStream).end(); await once(out, "close"); }
     await dashboard?.close();
   }
+}
+
+/** Resolves when stream drains, or errs (the error is the stream's listeners' business). */
+function drained(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => { stream.off("drain", done); stream.off("error", done); resolve(); };
+    stream.once("drain", done);
+    stream.once("error", done);
+  });
 }

@@ -127,7 +127,10 @@ const SHARD_SCRIPT = join(REPO_ROOT, "dist", "simulator", "fleet", "shard-proces
 
 /** A shard in a child process (dist/simulator/fleet/shard-process.js). Requests are answered in order. */
 export function childProcessShard(): ShardHandle {
-  const child: ChildProcess = fork(SHARD_SCRIPT, [], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  // In its own process group: Ctrl-C in a terminal signals the foreground group, and a shard killed by
+  // it (even while it is still loading) would turn an ordinary interrupt into a failed run. The fleet
+  // stops its shards itself; a shard whose parent died sees its IPC channel close and exits.
+  const child: ChildProcess = fork(SHARD_SCRIPT, [], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"], detached: true });
   const waiting: Array<{ resolve(r: ShardReply): void; reject(e: Error): void }> = [];
   let exited: Error | undefined;
   child.on("message", (msg) => waiting.shift()?.resolve(msg as ShardReply));

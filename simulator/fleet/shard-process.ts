@@ -12,3 +12,7 @@ process.on("message", (req: ShardRequest) => {
   });
 });
 process.on("disconnect", () => process.exit(0));
+// The fleet stops its shards itself (a stop request, or the IPC channel closing when the parent exits).
+// A shard runs in its own process group (shard-host.ts), out of a terminal's Ctrl-C; a SIGINT sent to it
+// anyway (kill -INT to a group it was put back in, a tool's own process handling) is ignored likewise.
+process.on("SIGINT", () => undefined);

@@ -20,6 +20,7 @@ const SUITES: Array<[string, string, string]> = [
   ["bridge", "bridge.js", "benchBridge"],
   ["runtime", "runtime.js", "benchRuntime"],
   ["wasm3", "wasm3.js", "benchWasm3"],
+  ["cli", "cli.js", "benchCli"],
 ];
 
 function format(r: BenchResult): string {

@@ -8,11 +8,12 @@ import { BuildError } from "../../build/errors.js";
 import { listBoards, loadBoard } from "../../build/boards.js";
 import { buildRuntime, RuntimeBuildError } from "../../build/runtime.js";
 import { CliError } from "../errors.js";
+import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
 export function register(program: Command): void {
   program
     .command("build")
-    .description("compile an app to Wasm, check it against a board, and pack it for flash")
+    .description(COMMAND_SUMMARIES.build.summary)
     .requiredOption("-b, --board <board>", `board name (${listBoards().join(", ")}) or path of a board JSON file`)
     .option("-a, --app <dir>", "app folder (index.ts + app.json)", undefined)
     .option("-o, --out <dir>", "output folder (default: build/<board>)")

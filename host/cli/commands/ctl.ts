@@ -9,6 +9,7 @@ import { DEFAULT_SPOOL_DIR } from "../../bridge/bridge.js";
 import { CommandError, commandFromWords, COMMAND_USAGE, parseCommand } from "../../bridge/commands.js";
 import { parseDeviceName } from "../../bridge/records.js";
 import { CliError } from "../errors.js";
+import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
 interface CtlFlags {
   spool: string;
@@ -21,7 +22,7 @@ interface CtlFlags {
 export function register(program: Command): void {
   program
     .command("ctl")
-    .description("send a control command to a device through a running bridge and wait for its ACK")
+    .description(COMMAND_SUMMARIES.ctl.summary)
     .argument("<device>", "device id, 8 hex digits as in MQTT topics (e.g. 00c0ffee)")
     .argument("<command...>", COMMAND_USAGE)
     .option("--spool <dir>", "the bridge's spool directory (its ctl.json has the address and token)", DEFAULT_SPOOL_DIR)

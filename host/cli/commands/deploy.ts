@@ -11,13 +11,14 @@ import { parseWasmImage } from "../../build/wasm-image.js";
 import { DeployError, deployImage, parseDeployAddress } from "../../deploy/client.js";
 import { DEFAULT_DEPLOY_PORT } from "../../deploy/protocol.js";
 import { CliError } from "../errors.js";
+import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
 interface DeployOptions { app?: string; board: string; out?: string; image?: string; timeout: string }
 
 export function register(program: Command): void {
   program
     .command("deploy")
-    .description("build an app and install it on a running device over TCP (no reflash of the runtime)")
+    .description(COMMAND_SUMMARIES.deploy.summary)
     .argument("<device>", `the device's deploy address, host:port (the runtime listens on ${DEFAULT_DEPLOY_PORT} by default)`)
     .option("-a, --app <dir>", "app folder (index.ts + app.json); default firmware/apps/env-station")
     .option("-b, --board <board>", `board the app is built for (${listBoards().join(", ")})`, "esp32")

@@ -5,11 +5,12 @@ import type { Command } from "commander";
 import { scaffoldApp } from "../../build/init.js";
 import { BuildError } from "../../build/errors.js";
 import { CliError } from "../errors.js";
+import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
 export function register(program: Command): void {
   program
     .command("init")
-    .description("create a new app folder that builds with `iotfw build --app <dir>`")
+    .description(COMMAND_SUMMARIES.init.summary)
     .argument("<dir>", "folder to create (may exist; existing scaffold files are kept unless --force)")
     .option("-n, --name <name>", "app name (default: the folder's name)")
     .option("-f, --force", "overwrite existing index.ts, app.json, README.md")

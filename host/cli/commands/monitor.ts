@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { openLink, parseLinkSpec, LinkError } from "../../link/open.js";
 import { BROADCAST_DEVICE, ChannelTables, encodeFrame, frameToJson, SerialReader, serialFrame, type Frame, type HelloChannel, type JsonObject } from "../../protocol/index.js";
 import { CliError } from "../errors.js";
+import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
 const fmt = (v: unknown) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v === null ? "-" : String(v));
 
@@ -39,7 +40,7 @@ export function describeFrame(frame: Frame, channels?: readonly HelloChannel[]):
 export function register(program: Command): void {
   program
     .command("monitor")
-    .description("show decoded frames from a serial port or socket://host:port")
+    .description(COMMAND_SUMMARIES.monitor.summary)
     .argument("<port>", "serial port or socket://host:port")
     .option("--json", "NDJSON: one frame per line as JSON")
     .option("--baud <n>", "baud rate", "115200")

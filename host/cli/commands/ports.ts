@@ -2,6 +2,7 @@
 // USB bridge is one ESP boards commonly carry. May touch: nothing (reads the OS port list).
 import type { Command } from "commander";
 import { SerialPort } from "serialport";
+import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
 /** VID:PID (upper-case hex) -> what it usually is on an ESP board. */
 export const ESP_BRIDGES: Record<string, string> = {
@@ -17,7 +18,7 @@ export const ESP_BRIDGES: Record<string, string> = {
 export function register(program: Command): void {
   program
     .command("ports")
-    .description("list serial ports, with a hint for likely ESP boards")
+    .description(COMMAND_SUMMARIES.ports.summary)
     .option("--json", "one JSON object per port")
     .action(async (opts: { json?: boolean }) => {
       const ports = await SerialPort.list();

@@ -18,6 +18,7 @@ import { PtyError } from "../../link/pty.js";
 import { LinkError } from "../../link/open.js";
 import { RuntimeBuildError } from "../../../simulator/wasm3/runtime-build.js";
 import { RuntimeProcessError } from "../../../simulator/wasm3/runtime-process.js";
+import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
 interface SimulateFlags {
   sensors: string;
@@ -57,7 +58,7 @@ function loadScenarioFile(path: string): ScenarioSpec {
 export function register(program: Command): void {
   program
     .command("simulate")
-    .description("run N virtual devices with the app's real app.wasm against simulated sensors")
+    .description(COMMAND_SUMMARIES.simulate.summary)
     .requiredOption("-n, --sensors <n>", "number of virtual devices (each with the sensors its app reads)")
     .option("-a, --app <dir>", "app folder (default firmware/apps/env-station)")
     .option("-b, --board <board>", "board the devices are", "esp32")
@@ -109,7 +110,10 @@ export function register(program: Command): void {
           onDashboard: (url) => process.stderr.write(`dashboard: ${url}\n`),
         });
         live?.clear();
+        if (result.outputClosed) return; // `| head` had what it wanted: end as quietly as `yes | head`
         summaryTo.write(summary(result));
+        // Ctrl-C is an ordinary way to end a run: the summary, then the shell's convention for SIGINT.
+        if (result.interrupted) throw new CliError("interrupted", 130);
       } catch (e) {
         live?.clear();
         if (e instanceof BuildError || e instanceof FleetError || e instanceof WiringError || e instanceof ScenarioError ||
@@ -159,7 +163,7 @@ function summary(r: SimulateResult): string {
   const speedUp = r.wallMs > 0 ? r.deviceMs / r.wallMs : 0;
   const types = Object.entries(c.byType).map(([t, n]) => `${t} ${n}`).join(", ");
   return [
-    `simulated ${r.devices} devices running ${r.app} (sha256 ${r.sha256.slice(0, 12)}) for ${clock(r.deviceMs)} of device time ` +
+    `simulated ${r.devices} devices running ${r.app} (sha256 ${r.sha256.slice(0, 12)}) for ${clock(r.deviceMs)} of device time${r.interrupted ? " (interrupted)" : ""} ` +
       `in ${(r.wallMs / 1000).toFixed(1)} s (${speedUp.toFixed(1)}x real time, ${r.shards} process${r.shards === 1 ? "" : "es"}, engine ${r.engine})`,
     `  frames  ${c.frames} (${types || "none"}), ${c.linkBytes} bytes on the link`,
     c.samples === 0

@@ -1,0 +1,74 @@
+// Issue 13: an ordinary way of ending a command is never a crash. Ctrl-C (SIGINT to the whole process
+// group, as a terminal sends it, shard processes included) at seeded moments of `iotfw simulate`: exit
+// 130 with the summary marked interrupted, or, before the command has started, the plain death by
+// SIGINT a shell shows as 130; never "unexpected error" or a stack trace. A reader closing `--out -`
+// (`| head`) ends the run quietly with exit 0.
+// May touch: the CLI processes it starts (each in its own process group).
+import { spawn } from "node:child_process";
+import { beforeAll, describe, expect, it } from "vitest";
+import { CLI, ensureCliBuilt } from "./testing.js";
+
+interface Ended { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+
+function start(args: string[]) {
+  const proc = spawn(process.execPath, [CLI, ...args], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "", stderr = "";
+  proc.stdout!.on("data", (c: Buffer) => { stdout += c.toString(); });
+  proc.stderr!.on("data", (c: Buffer) => { stderr += c.toString(); });
+  const ended = new Promise<Ended>((resolve) => proc.once("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { proc, ended, output: () => stdout };
+}
+
+/** A small seeded generator (mulberry32): the same moments on every run of the test. */
+function seeded(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("interrupting the CLI", () => {
+  beforeAll(() => ensureCliBuilt(), 300_000);
+
+  const random = seeded(13);
+  const moments = Array.from({ length: 5 }, () => Math.round(random() * 3000));
+  for (const ms of moments) {
+    it(`Ctrl-C ${ms} ms after simulate starts: exit 130 and an interrupted summary, or killed before it began`, async () => {
+      const run = start(["simulate", "--sensors", "20", "--duration", "10m", "--speed", "20", "--workers", "2"]);
+      await new Promise((r) => setTimeout(r, ms));
+      process.kill(-run.proc.pid!, "SIGINT");
+      const end = await run.ended;
+      expect(end.stderr).not.toMatch(/unexpected error|\n\s+at /);
+      if (end.signal === "SIGINT") {
+        expect(end.stdout).toBe(""); // died before its handler was in place: nothing half-written
+        return;
+      }
+      expect(end.code, end.stderr).toBe(130);
+      expect(end.stderr).toMatch(/^iotfw: interrupted$/m);
+      if (end.stdout) expect(end.stdout).toMatch(/of device time \(interrupted\)/);
+    }, 60_000);
+  }
+
+  it("Ctrl-C once frames are flowing: the summary counts them and says interrupted", async () => {
+    const run = start(["simulate", "--sensors", "20", "--duration", "10m", "--speed", "20", "--workers", "2", "--out", "-"]);
+    const deadline = Date.now() + 30_000;
+    while (!run.output().includes('"type":"status"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    process.kill(-run.proc.pid!, "SIGINT");
+    const end = await run.ended;
+    expect(end.code, end.stderr).toBe(130);
+    expect(end.stderr).toMatch(/simulated 20 devices .* \(interrupted\)/); // with --out -, the summary goes to stderr
+    expect(end.stderr).not.toMatch(/unexpected error/);
+  }, 60_000);
+
+  it("a reader that closes --out - early (| head): exit 0, nothing on stderr", async () => {
+    const run = start(["simulate", "--sensors", "5", "--duration", "10m", "--speed", "max", "--out", "-"]);
+    const deadline = Date.now() + 30_000;
+    while (run.output().split("\n").length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    run.proc.stdout!.destroy();
+    const end = await run.ended;
+    expect(end.code, end.stderr).toBe(0);
+    expect(end.stderr).toBe("");
+  }, 60_000);
+});
