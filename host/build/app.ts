@@ -5,6 +5,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { REPO_ROOT } from "../repo-root.js";
 import { BuildError } from "./errors.js";
+import { parseJsonText } from "../json-text.js";
 
 export const DEFAULT_APP_DIR = join(REPO_ROOT, "firmware", "apps", "env-station");
 export const APP_ENTRY = "index.ts";
@@ -43,7 +44,7 @@ export function loadApp(dir: string, options: { cwd?: string; label?: string } =
   } else {
     let raw: unknown;
     try {
-      raw = JSON.parse(readFileSync(jsonPath, "utf8"));
+      raw = parseJsonText(readFileSync(jsonPath, "utf8"));
     } catch (e) {
       throw new BuildError("invalid-app", `${label}/${APP_JSON} is not valid JSON: ${(e as Error).message}`);
     }

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { REPO_ROOT } from "../repo-root.js";
 import { BuildError } from "./errors.js";
+import { parseJsonText } from "../json-text.js";
 import {
   APP_ALIGNMENT, DATA_ALIGNMENT, MAX_PARTITION_LENGTH, NAME_BYTES, PARTITION_TABLE_SIZE, SUBTYPE_NAMES, TYPE_APP,
   TYPE_NAMES, type PartitionEntry,
@@ -82,7 +83,7 @@ export function loadBoard(nameOrPath: string, options: { dir?: string; cwd?: str
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
+    raw = parseJsonText(readFileSync(file, "utf8"));
   } catch (e) {
     throw new BuildError("invalid-board", `board file ${file} cannot be read as JSON: ${(e as Error).message}`);
   }

@@ -2,7 +2,9 @@
 // sensor models (host/simulate/session.ts does the work). Prints a live view on a terminal (stderr) and a
 // summary at the end (stdout, or stderr when frames go to stdout). May touch: the build folder, --out.
 import type { Command } from "commander";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPO_ROOT } from "../../repo-root.js";
 import { BuildError } from "../../build/errors.js";
 import { FleetError } from "../../../simulator/fleet/fleet.js";
 import { parseDuration, parseSpeed } from "../../../simulator/fleet/run.js";
@@ -19,6 +21,7 @@ import { LinkError } from "../../link/open.js";
 import { RuntimeBuildError } from "../../../simulator/wasm3/runtime-build.js";
 import { RuntimeProcessError } from "../../../simulator/wasm3/runtime-process.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
+import { parseJsonText } from "../../json-text.js";
 
 interface SimulateFlags {
   sensors: string;
@@ -45,12 +48,20 @@ const positiveInt = (name: string, text: string): number => {
   return n;
 };
 
-function loadScenarioFile(path: string): ScenarioSpec {
+/** The scenarios shipped with iotfw (scenarios/*.json), by name. */
+const SHIPPED_SCENARIOS = join(REPO_ROOT, "scenarios");
+
+/** A scenario file, or the name of a shipped one (`--scenario heat-wave`). */
+export function loadScenarioFile(pathOrName: string): ScenarioSpec {
+  const shipped = join(SHIPPED_SCENARIOS, `${pathOrName}.json`);
+  const path = !existsSync(pathOrName) && /^[\w-]+$/.test(pathOrName) && existsSync(shipped) ? shipped : pathOrName;
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
+    raw = parseJsonText(readFileSync(path, "utf8"));
   } catch (e) {
-    throw new CliError(`cannot read scenario ${path}: ${(e as Error).message}`);
+    const known = existsSync(SHIPPED_SCENARIOS) ? readdirSync(SHIPPED_SCENARIOS).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)) : [];
+    const hint = (e as NodeJS.ErrnoException).code === "ENOENT" && known.length ? ` (shipped scenarios: ${known.join(", ")})` : "";
+    throw new CliError(`cannot read scenario ${path}: ${(e as Error).message}${hint}`);
   }
   return parseScenario(raw, path);
 }
@@ -66,7 +77,7 @@ export function register(program: Command): void {
     .option("--speed <speed>", "realtime, max, or a speed-up factor", "realtime")
     .option("--seed <n>", "seed of every random stream: same seed, same readings", "1")
     .option("--boot-id-seed <n>", "derive the devices' boot ids (sent in HELLO) from n: byte-identical re-runs (default: new ids each run, so a bridge sees new boots)")
-    .option("--scenario <file>", "scenario JSON: metrics, heat wave, unplugged sensor, stuck value, noisy bus")
+    .option("--scenario <file>", "scenario JSON (heat wave, unplugged sensor, stuck value, noisy bus), or a shipped one by name: heat-wave, sensor-faults")
     .option("-o, --out <file>", "write decoded frames as NDJSON to a file, or - for stdout")
     .option("--workers <n>", "processes to spread devices over (default: one per core)")
     .option("--dashboard [port]", "serve a live dashboard on localhost (default port 8080)")
