@@ -19,18 +19,23 @@ export function register(program: Command): void {
   program
     .command("ports")
     .description(COMMAND_SUMMARIES.ports.summary)
-    .option("--json", "one JSON object per port")
+    .option("--json", "the ports as one JSON array")
     .action(async (opts: { json?: boolean }) => {
-      const ports = await SerialPort.list();
-      if (ports.length === 0 && !opts.json) { process.stdout.write("no serial ports found (is the board plugged in? on Linux, check dmesg)\n"); return; }
-      for (const p of ports) {
-        const id = p.vendorId && p.productId ? `${p.vendorId.toUpperCase()}:${p.productId.toUpperCase()}` : "";
-        const hint = ESP_BRIDGES[id] ?? "";
-        if (opts.json) {
-          process.stdout.write(JSON.stringify({ path: p.path, vidPid: id || null, manufacturer: p.manufacturer ?? null, serialNumber: p.serialNumber ?? null, hint: hint || null }) + "\n");
-        } else {
-          process.stdout.write(`${p.path.padEnd(16)} ${(id || "-").padEnd(9)} ${[p.manufacturer, hint && `likely ESP: ${hint}`].filter(Boolean).join("  ")}\n`);
-        }
-      }
+      const ports = (await SerialPort.list()).map((p) => {
+        const vidPid = p.vendorId && p.productId ? `${p.vendorId.toUpperCase()}:${p.productId.toUpperCase()}` : null;
+        return { path: p.path, vidPid, manufacturer: p.manufacturer ?? null, serialNumber: p.serialNumber ?? null, hint: (vidPid && ESP_BRIDGES[vidPid]) || null };
+      });
+      if (opts.json) { process.stdout.write(JSON.stringify(ports, null, 2) + "\n"); return; }
+      if (ports.length === 0) { process.stdout.write("no serial ports found (is the board plugged in? on Linux, check dmesg)\n"); return; }
+      process.stdout.write(portTable(ports));
     });
+}
+
+type PortRow = { path: string; vidPid: string | null; manufacturer: string | null; hint: string | null };
+
+/** A header and one line per port, columns as wide as their widest cell. */
+export function portTable(ports: PortRow[]): string {
+  const rows = [["PORT", "VID:PID", "MANUFACTURER", "LIKELY"], ...ports.map((p) => [p.path, p.vidPid ?? "-", p.manufacturer ?? "-", p.hint ? `ESP: ${p.hint}` : ""])];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join("  ").trimEnd() + "\n").join("");
 }
