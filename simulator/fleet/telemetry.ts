@@ -35,6 +35,9 @@ export class FleetTelemetry {
   readonly counters: TelemetryCounters = {
     frames: 0, linkBytes: 0, byType: {}, samples: 0, jsonBytes: 0, alerts: 0, faults: 0, resets: 0, undecodable: 0,
   };
+  /** The latest reading of each channel name across the fleet (a summary's mean, or a rare value), for
+   *  the live view. */
+  readonly latest = new Map<string, { value: number; unit: string }>();
   /** Each device's table: its hello's channels plus those of the CHANNELS frames after it. */
   private readonly tables = new ChannelTables();
 
@@ -54,6 +57,7 @@ export class FleetTelemetry {
       if (frame.type === "summary") {
         for (const e of frame.entries) {
           c.samples += e.count;
+          this.noteLatest(channels, e.channel, e.mean);
           c.jsonBytes += e.count * jsonReadingBytes(frame.device, channels?.find((ch) => ch.id === e.channel), e.mean, frame.t);
         }
       } else if (frame.type === "event") {
@@ -62,11 +66,17 @@ export class FleetTelemetry {
         else if (frame.kind === EventKind.RESET) c.resets++;
         else if (frame.kind === EventKind.VALUE) {
           c.samples++;
+          this.noteLatest(channels, frame.channel, frame.value);
           c.jsonBytes += jsonReadingBytes(frame.device, channels?.find((ch) => ch.id === frame.channel), frame.value, frame.t);
         }
       }
       yield { frame, bytes, channels, tickMs: batch.tickMs[i] };
     }
+  }
+
+  private noteLatest(channels: readonly HelloChannel[] | undefined, id: number, value: number): void {
+    const ch = channels?.find((x) => x.id === id);
+    if (ch && Number.isFinite(value)) this.latest.set(ch.name, { value, unit: ch.unit });
   }
 
   /** The JSON line for a decoded frame (NDJSON output). */

@@ -22,6 +22,7 @@ import { RuntimeBuildError } from "../../../simulator/wasm3/runtime-build.js";
 import { RuntimeProcessError } from "../../../simulator/wasm3/runtime-process.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
 import { parseJsonText } from "../../json-text.js";
+import { clock, LiveView } from "../live-view.js";
 
 interface SimulateFlags {
   sensors: string;
@@ -110,7 +111,7 @@ export function register(program: Command): void {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
       const summaryTo = flags.out === "-" ? process.stderr : process.stdout;
-      const live = process.stderr.isTTY ? new LiveView() : undefined;
+      const live = process.stderr.isTTY ? new LiveView(durationMs) : undefined;
       try {
         const result = await simulate({
           devices, board: flags.board, appDir: flags.app, durationMs, speed, seed, bootIdSeed,
@@ -138,35 +139,6 @@ export function register(program: Command): void {
         process.off("SIGTERM", stop);
       }
     });
-}
-
-const clock = (ms: number) => {
-  const s = Math.floor(ms / 1000);
-  return `${Math.floor(s / 3600)}:${String(Math.floor(s / 60) % 60).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
-};
-
-/** One status line, redrawn at most every 250 ms of wall time. */
-class LiveView {
-  private last = 0;
-  private lastFrames = 0;
-  private lastWall = 0;
-  private rate = 0;
-
-  update(p: SimulateProgress): void {
-    const now = performance.now();
-    if (now - this.last < 250) return;
-    const c = p.telemetry.counters;
-    if (now - this.lastWall >= 1000) {
-      this.rate = this.lastWall ? ((c.frames - this.lastFrames) * 1000) / (now - this.lastWall) : 0;
-      this.lastFrames = c.frames;
-      this.lastWall = now;
-    }
-    this.last = now;
-    process.stderr.write(`\r\x1b[2Kdevice time ${clock(p.deviceMs)} | devices ${p.devices} | frames ${c.frames} (${this.rate.toFixed(0)}/s) | ` +
-      `alerts ${c.alerts} | faults ${c.faults} | resets ${p.watchdogResets}`);
-  }
-
-  clear(): void { process.stderr.write("\r\x1b[2K"); }
 }
 
 function summary(r: SimulateResult): string {
