@@ -28,14 +28,6 @@ export function parseSpeed(text: string): Speed {
   return factor;
 }
 
-/** Parse --duration: a number of ms, or with a unit: 500ms, 30s, 10m, 2h, 1d. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!m) throw new Error(`--duration takes a time such as 500ms, 30s, 10m, 2h or 1d, not "${text}"`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h" | "d"];
-  return Math.round(Number(m[1]) * unit);
-}
-
 export async function runFleet(fleet: Fleet, options: RunOptions): Promise<{ deviceMs: number; wallMs: number }> {
   const factor = options.speed === "max" ? Infinity : options.speed === "realtime" ? 1 : options.speed;
   const slice = options.sliceMs ?? (factor === Infinity ? 10_000 : 100);

@@ -7,6 +7,7 @@ import { openLink, parseLinkSpec, LinkError } from "../../link/open.js";
 import { BROADCAST_DEVICE, ChannelTables, encodeFrame, frameToJson, SerialReader, serialFrame, type Frame, type HelloChannel, type JsonObject } from "../../protocol/index.js";
 import { CliError } from "../errors.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
+import { parseDuration } from "../duration.js";
 
 const fmt = (v: unknown) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v === null ? "-" : String(v));
 
@@ -46,8 +47,9 @@ export function register(program: Command): void {
     .option("--baud <n>", "baud rate", "115200")
     .option("--hello", "ask every device on the link for its hello first (a broadcast HELLO control frame)")
     .option("--count <n>", "exit after this many frames")
-    .option("--duration <s>", "exit after this many seconds")
+    .option("--duration <time>", "exit after this long, e.g. 30s, 10m (a bare number is seconds)")
     .action(async (port: string, opts: { json?: boolean; baud: string; hello?: boolean; count?: string; duration?: string }) => {
+      const durationMs = opts.duration === undefined ? undefined : parseDuration(opts.duration, "--duration"); // before opening the port
       let link;
       try {
         link = await openLink(parseLinkSpec(port, Number(opts.baud)));
@@ -63,7 +65,7 @@ export function register(program: Command): void {
         const stop = () => resolve();
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
-        if (opts.duration) setTimeout(stop, Number(opts.duration) * 1000).unref();
+        if (durationMs !== undefined) setTimeout(stop, durationMs).unref();
         link.stream.once("close", stop);
         link.stream.on("data", (chunk: Buffer) => {
           for (const { frame } of reader.push(chunk)) {

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { REPO_ROOT } from "../../repo-root.js";
 import { BuildError } from "../../build/errors.js";
 import { FleetError } from "../../../simulator/fleet/fleet.js";
-import { parseDuration, parseSpeed } from "../../../simulator/fleet/run.js";
+import { parseSpeed } from "../../../simulator/fleet/run.js";
+import { parseDuration } from "../duration.js";
 import { WiringError } from "../../../simulator/fleet/wiring.js";
 import { parseScenario, ScenarioError, type ScenarioSpec } from "../../../simulator/sensors/scenario.js";
 import { simulate, SimulateError, type SimulateProgress, type SimulateResult } from "../../simulate/session.js";
@@ -99,7 +100,7 @@ export function register(program: Command): void {
       let durationMs = Infinity;
       let speed;
       try {
-        if (flags.duration) durationMs = parseDuration(flags.duration);
+        if (flags.duration) durationMs = parseDuration(flags.duration, "--duration");
         speed = parseSpeed(flags.speed);
       } catch (e) {
         throw new CliError((e as Error).message);
