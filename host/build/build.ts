@@ -5,11 +5,10 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { version as ascVersion } from "assemblyscript/asc";
 import { loadAbi } from "../../tools/gen-hal.js";
 import { DEFAULT_APP_DIR, APP_ENTRY, loadApp, type AppJson } from "./app.js";
 import { loadBoard, wasmPartition, type Board } from "./boards.js";
-import { compileAssemblyScript } from "./compile.js";
+import { ascVersion, compileAssemblyScript } from "./compile.js";
 import { BuildError } from "./errors.js";
 import { encodePartitionTable, TYPE_APP } from "./partition-table.js";
 import { checkModule } from "./wasm-check.js";
@@ -38,6 +37,8 @@ export interface BuildOptions {
   target?: "release" | "debug";
   /** Return the build already in the out folder when its inputs are unchanged (simulate does). */
   reuse?: boolean;
+  /** Called when the compiler is about to run (it takes seconds; a reused build never calls it). */
+  onCompile?(what: { app: string; board: string }): void;
 }
 
 export interface Manifest {
@@ -78,6 +79,8 @@ export interface BuildResult {
   manifest: Manifest;
   flashPlan: FlashPlan;
   warnings: string[];
+  /** The out folder already held this build (reuse, inputs unchanged): nothing was compiled or written. */
+  reused: boolean;
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -95,8 +98,9 @@ export async function buildApp(options: BuildOptions): Promise<BuildResult> {
   const inputsSha256 = buildFingerprint(app.dir, board, target);
   if (options.reuse) {
     const cached = readBuild(outDir, inputsSha256);
-    if (cached) return { ...cached, warnings: app.warnings };
+    if (cached) return { ...cached, warnings: app.warnings, reused: true };
   }
+  options.onCompile?.({ app: `${app.json.name} ${app.json.version}`, board: board.name });
 
   const compiled = await compileAssemblyScript([APP_ENTRY], { app: { dir: app.dir, label: app.label }, target, extraArgs: app.json.ascArgs });
   if (!compiled.ok || !compiled.binary) {
@@ -145,7 +149,7 @@ export async function buildApp(options: BuildOptions): Promise<BuildResult> {
   writeFileSync(files.flashPlan, JSON.stringify(flashPlan, null, 2) + "\n");
 
   const warnings = [...app.warnings, ...compiled.messages.filter((m) => m.category === "warning").map((m) => `${m.file}:${m.line}:${m.column}: ${m.message}`)];
-  return { outDir, files, binary, manifest, flashPlan, warnings };
+  return { outDir, files, binary, manifest, flashPlan, warnings, reused: false };
 }
 
 function outputPaths(outDir: string): BuildResult["files"] {
@@ -153,7 +157,7 @@ function outputPaths(outDir: string): BuildResult["files"] {
 }
 
 /** The build in outDir if it was made from exactly these inputs and its files are intact. */
-function readBuild(outDir: string, inputsSha256: string): Omit<BuildResult, "warnings"> | null {
+function readBuild(outDir: string, inputsSha256: string): Omit<BuildResult, "warnings" | "reused"> | null {
   const files = outputPaths(outDir);
   try {
     const manifest = JSON.parse(readFileSync(files.manifest, "utf8")) as Manifest;

@@ -7,10 +7,16 @@
 // which maps to REPO_ROOT/firmware/<path>. An app outside the repository is mounted, for the compiler
 // only, at the virtual folder firmware/apps/__external__/ so every file keeps a repo-relative internal
 // path: that is what lets asconfig.json's `--use abort=firmware/hal/abort/halAbort` resolve for any app.
-import asc from "assemblyscript/asc";
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { relative, resolve, join, sep, posix, isAbsolute } from "node:path";
+import { dirname, relative, resolve, join, sep, posix, isAbsolute } from "node:path";
+import { fileURLToPath } from "node:url";
 import { REPO_ROOT } from "../repo-root.js";
+
+/** The compiler's version, read from its package.json without loading the compiler (~1 s): an
+ *  unchanged build is recognised by its fingerprint, which includes it (host/build/fingerprint.ts).
+ *  The package exports only ./asc and friends, so its package.json is found next to dist/asc.js. */
+export const ascVersion: string = (JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.resolve("assemblyscript/asc"))), "..", "package.json"), "utf8")) as { version: string }).version;
 
 export interface CompileResult {
   ok: boolean;
@@ -126,6 +132,7 @@ export async function compileAssemblyScript(entries: string[], options: CompileO
     ...(options.wat ? ["--textFile", "out.wat"] : []),
     ...(options.extraArgs ?? []),
   ];
+  const asc = (await import("assemblyscript/asc")).default; // loaded only when something is compiled
   const result = await asc.main(args, {
     stdout: { write: () => true } as never,
     stderr: { write: (s: string | Uint8Array) => { stderr += typeof s === "string" ? s : Buffer.from(s).toString(); return true; } } as never,

@@ -6,9 +6,9 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { version as ascVersion } from "assemblyscript/asc";
 import { REPO_ROOT } from "../repo-root.js";
 import type { Board } from "./boards.js";
+import { ascVersion } from "./compile.js";
 
 const LIBRARY_DIRS = ["firmware/core", "firmware/drivers", "firmware/hal"];
 

@@ -2,7 +2,6 @@
 // interpreter supports (wabt, with only those features enabled), memory limits (read from the binary
 // here), imports inside the HAL contract, every export the contract requires, and the Wasm partition's
 // size. Throws BuildError naming the problem. May touch: nothing (reads firmware/hal/abi.json).
-import wabtInit from "wabt";
 import { loadAbi, type Abi } from "../../tools/gen-hal.js";
 import { BuildError } from "./errors.js";
 import { WASM_FEATURES, wasmPartition, type Board, type WasmFeature } from "./boards.js";
@@ -24,8 +23,10 @@ export interface ModuleFacts {
   exports: { name: string; kind: string }[];
 }
 
-let wabtPromise: ReturnType<typeof wabtInit> | undefined;
-const wabt = () => (wabtPromise ??= wabtInit());
+// wabt (a few MB of Wasm) loads on first use, not with the module: a reused build never needs it.
+type Wabt = Awaited<ReturnType<typeof import("wabt")>>;
+let wabtPromise: Promise<Wabt> | undefined;
+const wabt = () => (wabtPromise ??= import("wabt").then((m) => m.default()));
 
 const interpreterName = (board: Board) => `${board.name}'s ${board.interpreter.name === "wasm3" ? "Wasm3" : board.interpreter.name} ${board.interpreter.version}`;
 

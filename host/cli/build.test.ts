@@ -1,5 +1,6 @@
 // `iotfw build` end to end, run as a user runs it (node bin/iotfw.js): every output file and manifest
-// field for the default app, and each rejection with its message and exit code 1.
+// field for the default app, the reuse of an unchanged build, and each rejection with its message and
+// exit code 1.
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,7 +30,20 @@ describe("iotfw build (default app, esp32)", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/built env-station .* for esp32/);
     expect(run.stdout).toContain("0x200000");
+    expect(run.stderr).toMatch(/^compiling env-station \S+ for esp32\.\.\.$/m); // said while the compiler works
   });
+
+  it("an unchanged build is reused without compiling; --force compiles again", async () => {
+    const wasm = read("app.wasm");
+    const again = await runCli(["build", "--board", "esp32", "--out", out]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^up to date env-station .* for esp32/);
+    expect(again.stderr).not.toMatch(/compiling/);
+    const forced = await runCli(["build", "--board", "esp32", "--out", out, "--force"]);
+    expect(forced.stdout).toMatch(/^built env-station/);
+    expect(forced.stderr).toMatch(/compiling/);
+    expect(read("app.wasm").equals(wasm)).toBe(true); // the same inputs, the same module
+  }, 120_000);
 
   it("writes app.wasm that instantiates-compiles and matches the manifest", () => {
     const wasm = read("app.wasm");

@@ -19,13 +19,17 @@ export function register(program: Command): void {
     .option("-o, --out <dir>", "output folder (default: build/<board>)")
     .option("--debug", "compile with asconfig's debug target")
     .option("--runtime", "also build the C runtime with ESP-IDF (idf.py) and add it to the flash plan")
-    .action(async (opts: { board: string; app?: string; out?: string; debug?: boolean; runtime?: boolean }) => {
+    .option("--force", "compile even when the out folder already holds a build of exactly these inputs")
+    .action(async (opts: { board: string; app?: string; out?: string; debug?: boolean; runtime?: boolean; force?: boolean }) => {
       try {
-        const r = await buildApp({ board: opts.board, appDir: opts.app, outDir: opts.out, target: opts.debug ? "debug" : "release" });
+        const r = await buildApp({
+          board: opts.board, appDir: opts.app, outDir: opts.out, target: opts.debug ? "debug" : "release", reuse: !opts.force,
+          onCompile: ({ app, board }) => process.stderr.write(`compiling ${app} for ${board}...\n`),
+        });
         for (const w of r.warnings) process.stderr.write(`iotfw: warning: ${w}\n`);
         const m = r.manifest;
         process.stdout.write(
-          `built ${m.app.name} ${m.app.version} for ${m.board}: app.wasm ${m.sizeBytes} bytes, sha256 ${m.sha256.slice(0, 16)}..., ` +
+          `${r.reused ? "up to date" : "built"} ${m.app.name} ${m.app.version} for ${m.board}: app.wasm ${m.sizeBytes} bytes, sha256 ${m.sha256.slice(0, 16)}..., ` +
           `memory ${m.memory.initialPages}/${m.memory.maximumPages} page(s)\n` +
           `  out: ${r.outDir}\n` +
           Object.entries(r.flashPlan.files).map(([addr, f]) => `  flash ${addr.padEnd(9)} ${f}\n`).join(""),
