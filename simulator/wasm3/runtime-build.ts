@@ -5,7 +5,8 @@
 // May touch: build/runtime-sim/ under the repository; runs cmake and the C compiler.
 import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { homedir } from "node:os";
 import { join, relative } from "node:path";
 import { REPO_ROOT } from "../../host/repo-root.js";
 
@@ -35,10 +36,21 @@ export function runtimeFingerprint(wasm3: string | undefined, extra = ""): strin
 
 export interface SimRuntimeBuild { binary: string; wasm3: string | undefined; reused: boolean }
 
+/** build/runtime-sim in the checkout; for an installed iotfw whose folder is not ours to write (npm
+ *  install -g as root), the user's cache: $XDG_CACHE_HOME/iotfw/runtime-sim or ~/.cache/iotfw/runtime-sim. */
+function defaultBuildRoot(): string {
+  try {
+    accessSync(REPO_ROOT, constants.W_OK);
+    return join(REPO_ROOT, "build", "runtime-sim");
+  } catch {
+    return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "iotfw", "runtime-sim");
+  }
+}
+
 /** The iotfw-runtime-sim binary for these sources, built if needed (about 20 s the first time). */
 export function buildSimRuntime(options: { buildRoot?: string } = {}): SimRuntimeBuild {
   const wasm3 = findWasm3Source();
-  const root = options.buildRoot ?? join(REPO_ROOT, "build", "runtime-sim");
+  const root = options.buildRoot ?? defaultBuildRoot();
   const dir = join(root, runtimeFingerprint(wasm3));
   const binary = join(dir, "iotfw-runtime-sim");
   if (existsSync(binary)) return { binary, wasm3, reused: true };
