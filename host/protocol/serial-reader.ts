@@ -33,10 +33,12 @@ export class SerialReader {
   /** Bytes of the current block beyond BLOCK_MAX (it is being discarded). */
   private overflowBytes = 0;
 
-  /** @param onError called for each dropped block, with the reason (e.g. for a monitor).
+  /** @param onError called for each dropped block, with the reason and, unless it overflowed, the
+   *  block's bytes as received (a monitor shows console text between frames from them; valid until
+   *  the next push).
    *  @param options.decode replaces decodeFrame (e.g. decodeFrameAllowingHmac in the bridge). */
   constructor(
-    private readonly onError?: (error: string, droppedBytes: number) => void,
+    private readonly onError?: (error: string, droppedBytes: number, block?: Uint8Array) => void,
     private readonly options: { decode?: (bytes: Uint8Array) => DecodeResult } = {},
   ) {}
 
@@ -60,17 +62,17 @@ export class SerialReader {
     if (length === 0) return; // back-to-back delimiters separate nothing
     if (overflowed) return this.drop(`block of ${length} bytes exceeds ${BLOCK_MAX} (the largest encoded frame)`, length);
     const bytes = cobsDecode(this.block.subarray(0, length));
-    if (bytes === null) return this.drop("not a COBS block", length);
+    if (bytes === null) return this.drop("not a COBS block", length, this.block.subarray(0, length));
     const result = (this.options.decode ?? decodeFrame)(bytes);
-    if (!result.ok) return this.drop(result.error, length);
+    if (!result.ok) return this.drop(result.error, length, this.block.subarray(0, length));
     this.stats.frames++;
     out.push({ frame: result.frame, bytes });
   }
 
-  private drop(error: string, length: number): void {
+  private drop(error: string, length: number, block?: Uint8Array): void {
     this.stats.badBlocks++;
     this.stats.garbageBytes += length;
     this.stats.lastError = error;
-    this.onError?.(error, length);
+    this.onError?.(error, length, block);
   }
 }

@@ -1,13 +1,52 @@
 // `iotfw monitor <port>`: decoded frames from a serial port or socket:// as they arrive: one readable
 // line per frame (device, seq, type, channel names from the device's hello and CHANNELS frames), or NDJSON with --json.
-// Anything else on the line (boot text, noise) is counted, never fatal. May touch: the port it opens
-// (it writes to it only with --hello: one broadcast HELLO control frame).
+// Text between frames (the runtime's console log, boot messages) is shown as console lines; noise is
+// counted, never fatal. Devices are asked for their hello (a broadcast HELLO at start, and once per
+// device heard without one) so channels have names from the first frame; --no-hello never writes.
+// Says so after 5 s without a frame, with the likely cause. May touch: the port it opens.
 import type { Command } from "commander";
 import { openLink, parseLinkSpec, LinkError } from "../../link/open.js";
 import { BROADCAST_DEVICE, ChannelTables, encodeFrame, frameToJson, SerialReader, serialFrame, type Frame, type HelloChannel, type JsonObject } from "../../protocol/index.js";
 import { CliError } from "../errors.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
 import { parseDuration } from "../duration.js";
+
+/** After this long without a frame, monitor says what it has seen and what is likely wrong. */
+const SILENCE_HINT_MS = 5000;
+
+let helloSeq = 0;
+/** A HELLO control frame for one device or all (BROADCAST_DEVICE), framed for serial. */
+const helloRequest = (device: number) => serialFrame(encodeFrame({ type: "control", device, seq: ++helloSeq, t: 0, op: "hello" }), true);
+
+/** What monitor prints when SILENCE_HINT_MS pass without a frame ("" once frames have come). */
+export function silenceHint(port: string, baud: number, bytes: number, frames: number): string {
+  if (frames > 0) return "";
+  if (bytes === 0) return `monitor: nothing received on ${port} in ${SILENCE_HINT_MS / 1000} s: is the device powered and running its app (not held in the bootloader), and is this its port? (iotfw ports)\n`;
+  return `monitor: ${bytes} bytes received on ${port} but no iotfw frame: a baud rate other than the device's (${baud} here; the iotfw runtime uses 115200), or a device not running iotfw\n`;
+}
+
+/** Printable lines out of the blocks of a serial line that were not frames; control bytes and
+ *  half-lines of noise are skipped. */
+export class ConsoleText {
+  private partial = "";
+  push(block: Uint8Array): string[] {
+    const text = this.partial + Buffer.from(block).toString("latin1");
+    const lines = text.split(/\r?\n/);
+    this.partial = lines.pop()!.slice(-512);
+    return lines.map(clean).filter((l): l is string => l !== null);
+  }
+  flush(): string[] {
+    const last = clean(this.partial);
+    this.partial = "";
+    return last === null ? [] : [last];
+  }
+}
+
+/** A line worth showing: mostly printable ASCII (ESP-IDF and ROM logs are), or null. */
+function clean(line: string): string | null {
+  const printable = line.replace(/[^\x20-\x7e\t]/g, "");
+  return printable.trim().length >= 3 && printable.length >= 0.9 * line.length ? printable.trimEnd() : null;
+}
 
 const fmt = (v: unknown) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v === null ? "-" : String(v));
 
@@ -45,11 +84,13 @@ export function register(program: Command): void {
     .argument("<port>", "serial port or socket://host:port")
     .option("--json", "NDJSON: one frame per line as JSON")
     .option("--baud <n>", "baud rate", "115200")
-    .option("--hello", "ask every device on the link for its hello first (a broadcast HELLO control frame)")
+    .option("--hello", "ask devices for their hello (the default; kept for scripts)")
+    .option("--no-hello", "never write to the port: channels show as ch<N> until a device sends its hello by itself")
     .option("--count <n>", "exit after this many frames")
     .option("--duration <time>", "exit after this long, e.g. 30s, 10m (a bare number is seconds)")
     .action(async (port: string, opts: { json?: boolean; baud: string; hello?: boolean; count?: string; duration?: string }) => {
       const durationMs = opts.duration === undefined ? undefined : parseDuration(opts.duration, "--duration"); // before opening the port
+      const askHello = opts.hello !== false;
       let link;
       try {
         link = await openLink(parseLinkSpec(port, Number(opts.baud)));
@@ -59,27 +100,39 @@ export function register(program: Command): void {
       }
       const limit = opts.count ? Number(opts.count) : Infinity;
       const tables = new ChannelTables(); // hello + CHANNELS: the channel names of each device
-      const reader = new SerialReader();
-      let frames = 0;
+      const consoleText = new ConsoleText();
+      const print = (line: string) => process.stdout.write(line + "\n");
+      const printConsole = (text: string) => print(opts.json ? JSON.stringify({ type: "console", text, rxMs: Date.now() }) : `console: ${text}`);
+      // Text between frames (the runtime's log on the same UART, ROM boot messages) is shown, not lost.
+      const reader = new SerialReader((_error, _n, block) => { if (block) for (const line of consoleText.push(block)) printConsole(line); });
+      const asked = new Set<number>();
+      let frames = 0, received = 0;
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
         if (durationMs !== undefined) setTimeout(stop, durationMs).unref();
+        // Say so when nothing arrives, and what is likely wrong, instead of staying silent.
+        setTimeout(() => process.stderr.write(silenceHint(port, Number(opts.baud), received, frames)), SILENCE_HINT_MS).unref();
         link.stream.once("close", stop);
         link.stream.on("data", (chunk: Buffer) => {
+          received += chunk.length;
           for (const { frame } of reader.push(chunk)) {
             tables.update(frame);
             const channels = tables.channels(frame.device);
-            const out = opts.json ? JSON.stringify({ ...frameToJson(frame, channels), rxMs: Date.now() }) : describeFrame(frame, channels);
-            process.stdout.write(out + "\n");
+            print(opts.json ? JSON.stringify({ ...frameToJson(frame, channels), rxMs: Date.now() }) : describeFrame(frame, channels));
+            // A device heard before its hello: ask it once, so its channels get their names now rather
+            // than at its next boot.
+            if (askHello && !channels && frame.type !== "control" && !asked.has(frame.device)) {
+              asked.add(frame.device);
+              link.stream.write(helloRequest(frame.device));
+            }
             if (++frames >= limit) { resolve(); return; }
           }
         });
-        if (opts.hello) {
-          link.stream.write(serialFrame(encodeFrame({ type: "control", device: BROADCAST_DEVICE, seq: 1, t: 0, op: "hello" }), true));
-        }
+        if (askHello) link.stream.write(helloRequest(BROADCAST_DEVICE));
       });
+      for (const line of consoleText.flush()) printConsole(line);
       await link.close();
       const s = reader.stats;
       process.stderr.write(`monitor: ${frames} frame(s)${s.badBlocks ? `, ${s.badBlocks} garbage block(s) (${s.garbageBytes} bytes) skipped` : ""}\n`);
