@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadAbi } from "../../tools/gen-hal.js";
-import { DEFAULT_APP_DIR, APP_ENTRY, loadApp, type AppJson } from "./app.js";
+import { APP_ENTRY, boardFor, loadApp, resolveAppDir, type AppJson } from "./app.js";
 import { loadBoard, wasmPartition, type Board } from "./boards.js";
 import { ascVersion, compileAssemblyScript } from "./compile.js";
 import { BuildError } from "./errors.js";
@@ -27,9 +27,11 @@ export const OUTPUT_FILES = {
 export const MANIFEST_VERSION = 1;
 
 export interface BuildOptions {
-  /** Board name ("esp32"), path of a board JSON file, or a loaded board. */
-  board: string | Board;
-  /** App folder as the user gave it (relative to cwd); default firmware/apps/env-station. */
+  /** Board name ("esp32"), path of a board JSON file, or a loaded board; default: the app's app.json
+   *  "board", else esp32. */
+  board?: string | Board;
+  /** App folder as the user gave it (relative to cwd); default: the app in cwd, else the example
+   *  (host/build/app.ts resolveAppDir). */
   appDir?: string;
   /** Out folder (relative to cwd); default build/<board>. */
   outDir?: string;
@@ -87,12 +89,14 @@ const hex = (n: number) => `0x${n.toString(16)}`;
 
 export async function buildApp(options: BuildOptions): Promise<BuildResult> {
   const cwd = options.cwd ?? process.cwd();
-  const board = typeof options.board === "string" ? loadBoard(options.board, { cwd }) : options.board;
+  const where = resolveAppDir(options.appDir, cwd);
+  const app = loadApp(where.dir, { cwd, label: where.label });
+  if (where.warning) app.warnings.unshift(where.warning);
+  const board = options.board === undefined || typeof options.board === "string" ? loadBoard(boardFor(app, options.board), { cwd }) : options.board;
   const abi = loadAbi();
   if (board.halAbi !== abi.version) {
     throw new BuildError("invalid-board", `board ${board.name} implements HAL ABI v${board.halAbi}, but this iotfw builds against v${abi.version} (firmware/hal/abi.json)`);
   }
-  const app = loadApp(options.appDir ?? DEFAULT_APP_DIR, { cwd, label: options.appDir ?? "firmware/apps/env-station" });
   const target = options.target ?? "release";
   const outDir = resolve(cwd, options.outDir ?? join("build", board.name));
   const inputsSha256 = buildFingerprint(app.dir, board, target);

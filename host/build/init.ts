@@ -1,10 +1,11 @@
 // `iotfw init` as a library: scaffold a new app folder (index.ts, app.json, README.md) anywhere on
 // disk. Its imports use the "iotfw/..." prefix, which the compile helper maps to this installation's
-// firmware library, so the app builds with `iotfw build --board <board> --app <dir>` from any cwd.
+// firmware library, so the app builds with `iotfw build` run inside it (or `--app <dir>` from anywhere);
+// app.json records its board.
 // May touch: creates the target folder and those three files in it (never overwrites without force).
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { APP_ENTRY, APP_JSON } from "./app.js";
+import { APP_ENTRY, APP_JSON, DEFAULT_BOARD } from "./app.js";
 import { BuildError } from "./errors.js";
 
 export interface InitOptions {
@@ -12,6 +13,8 @@ export interface InitOptions {
   name?: string;
   /** Overwrite existing scaffold files. */
   force?: boolean;
+  /** The board app.json records (default esp32); commands run in the app use it unless told otherwise. */
+  board?: string;
   cwd?: string;
 }
 
@@ -31,8 +34,9 @@ export function scaffoldApp(dir: string, options: InitOptions = {}): InitResult 
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new BuildError("init", `app name "${name}" may only use letters, digits, ".", "_" and "-"`);
   const files: Record<string, string> = {
     [APP_ENTRY]: indexTs(name),
-    [APP_JSON]: JSON.stringify({ name, version: "0.1.0" }, null, 2) + "\n",
-    "README.md": `# ${name}\n\nAn iotfw app. Build it with \`iotfw build --board esp32 --app ${dir}\` (boards: esp32, esp32c3, esp32s3).\n`,
+    [APP_JSON]: JSON.stringify({ name, version: "0.1.0", board: options.board ?? DEFAULT_BOARD }, null, 2) + "\n",
+    "README.md": `# ${name}\n\nAn iotfw app for ${options.board ?? DEFAULT_BOARD} (app.json "board"). In this folder:\n\n` +
+      "    iotfw build                     # -> build/<board>/\n    iotfw simulate --sensors 5      # this app, on simulated hardware\n    iotfw flash /dev/ttyUSB0\n",
   };
   if (existsSync(abs) && !options.force) {
     const clash = Object.keys(files).filter((f) => existsSync(join(abs, f)));

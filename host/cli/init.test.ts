@@ -21,11 +21,11 @@ describe("iotfw init", () => {
     const r = await runCli(["init", appDir], tmp);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(JSON.parse(readFileSync(join(appDir, "app.json"), "utf8"))).toEqual({ name: "garden-probe", version: "0.1.0" });
+    expect(JSON.parse(readFileSync(join(appDir, "app.json"), "utf8"))).toEqual({ name: "garden-probe", version: "0.1.0", board: "esp32" });
     const index = readFileSync(join(appDir, "index.ts"), "utf8");
     expect(index).toMatch(/^\/\/ garden-probe: /);
     expect(index).toContain(`export * from "iotfw/core/entry";`);
-    expect(readFileSync(join(appDir, "README.md"), "utf8")).toContain("iotfw build --board esp32 --app");
+    expect(readFileSync(join(appDir, "README.md"), "utf8")).toContain("iotfw build ");
   });
 
   it("builds from an unrelated working directory, by absolute and by relative path", async () => {
@@ -35,13 +35,32 @@ describe("iotfw init", () => {
     expect(byAbs.stderr).toMatch(/^compiling garden-probe \S+ for esp32\.\.\.\n$/); // the progress line, and no warning
     expect(byAbs.code).toBe(0);
     const manifest = JSON.parse(readFileSync(join(tmp, "out-abs", "manifest.json"), "utf8"));
-    expect(manifest.app).toEqual({ name: "garden-probe", version: "0.1.0" });
+    expect(manifest.app).toEqual({ name: "garden-probe", version: "0.1.0", board: "esp32" });
     parseWasmImage(readFileSync(join(tmp, "out-abs", "wasm-partition.bin")));
 
     const byRel = await runCli(["build", "--board", "esp32s3", "--app", "Garden Probe"], join(tmp, "projects"));
     expect(byRel.code).toBe(0);
     expect(existsSync(join(tmp, "projects", "build", "esp32s3", "app.wasm"))).toBe(true); // default out: ./build/<board>
   });
+
+  it("inside the app folder, commands act on it and its app.json board, never on the example", async () => {
+    const app = join(tmp, "projects", "c3-node");
+    expect((await runCli(["init", app, "--board", "esp32c3"], tmp)).code).toBe(0);
+    const build = await runCli(["build"], app);
+    expect(build.code, build.stderr).toBe(0);
+    expect(build.stdout).toMatch(/^built c3-node 0\.1\.0 for esp32c3/);
+    expect(existsSync(join(app, "build", "esp32c3", "app.wasm"))).toBe(true);
+    const sim = await runCli(["simulate", "--sensors", "1", "--duration", "10s", "--speed", "max", "--out", "-"], app);
+    expect(sim.code, sim.stderr).toBe(0);
+    expect(JSON.parse(sim.stdout.split("\n")[0])).toMatchObject({ type: "hello", firmware: "c3-node@0.1.0", board: "esp32c3" });
+    // Outside any app and outside the checkout: the example, and a warning saying so.
+    const empty = join(tmp, "no-app-here");
+    mkdirSync(empty, { recursive: true });
+    const fallback = await runCli(["build"], empty);
+    expect(fallback.code).toBe(0);
+    expect(fallback.stderr).toMatch(/warning: no app in .*no-app-here .*using the example app env-station/);
+    expect((await runCli(["init", join(tmp, "x"), "--board", "esp99"], tmp)).stderr).toMatch(/unknown board "esp99"/);
+  }, 120_000);
 
   it("names the app's own files in compile errors, as the user gave the folder", async () => {
     const broken = join(tmp, "broken");

@@ -5,6 +5,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
 import { buildApp } from "../build/build.js";
 import { loadBoard } from "../build/boards.js";
+import { boardFor, loadApp, resolveAppDir } from "../build/app.js";
 import { Fleet } from "../../simulator/fleet/fleet.js";
 import type { Engine } from "../../simulator/fleet/shard-host.js";
 import { runFleet, type Speed } from "../../simulator/fleet/run.js";
@@ -26,7 +27,8 @@ import { join } from "node:path";
 
 export interface SimulateOptions {
   devices: number;
-  board: string;
+  /** Default: the app's app.json "board", else esp32. */
+  board?: string;
   appDir?: string;
   durationMs: number;
   speed: Speed;
@@ -88,9 +90,10 @@ export class SimulateError extends Error {}
 
 export async function simulate(options: SimulateOptions): Promise<SimulateResult> {
   const cwd = options.cwd ?? process.cwd();
-  const board = loadBoard(options.board, { cwd });
+  const where = resolveAppDir(options.appDir, cwd);
+  const board = loadBoard(boardFor(loadApp(where.dir, { cwd, label: where.label }), options.board), { cwd });
   const keyFile = options.keysFile ? loadKeys(options.keysFile) : undefined; // a bad file fails before the build
-  const built = await buildApp({ board, appDir: options.appDir, outDir: options.buildDir, cwd, reuse: true });
+  const built = await buildApp({ board, appDir: where.dir, outDir: options.buildDir, cwd, reuse: true });
   const wiring: FleetWiringSpec = {
     hardware: (built.manifest.app.hardware as HardwarePart[] | undefined) ?? [],
     seed: options.seed,

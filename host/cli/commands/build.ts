@@ -14,13 +14,13 @@ export function register(program: Command): void {
   program
     .command("build")
     .description(COMMAND_SUMMARIES.build.summary)
-    .requiredOption("-b, --board <board>", `board name (${listBoards().join(", ")}) or path of a board JSON file`)
-    .option("-a, --app <dir>", "app folder (index.ts + app.json)", undefined)
+    .option("-b, --board <board>", `board name (${listBoards().join(", ")}) or path of a board JSON file (default: the app's app.json "board", else esp32)`)
+    .option("-a, --app <dir>", "app folder (index.ts + app.json); default: the app in this folder, else the example env-station", undefined)
     .option("-o, --out <dir>", "output folder (default: build/<board>)")
     .option("--debug", "compile with asconfig's debug target")
     .option("--runtime", "also build the C runtime with ESP-IDF (idf.py) and add it to the flash plan")
     .option("--force", "compile even when the out folder already holds a build of exactly these inputs")
-    .action(async (opts: { board: string; app?: string; out?: string; debug?: boolean; runtime?: boolean; force?: boolean }) => {
+    .action(async (opts: { board?: string; app?: string; out?: string; debug?: boolean; runtime?: boolean; force?: boolean }) => {
       try {
         const r = await buildApp({
           board: opts.board, appDir: opts.app, outDir: opts.out, target: opts.debug ? "debug" : "release", reuse: !opts.force,
@@ -35,7 +35,7 @@ export function register(program: Command): void {
           Object.entries(r.flashPlan.files).map(([addr, f]) => `  flash ${addr.padEnd(9)} ${f}\n`).join(""),
         );
         if (opts.runtime) {
-          const rt = await buildRuntime({ board: loadBoard(opts.board), outDir: r.outDir, log: (l) => process.stderr.write(`  idf.py: ${l}\n`) });
+          const rt = await buildRuntime({ board: loadBoard(opts.board ?? m.board), outDir: r.outDir, log: (l) => process.stderr.write(`  idf.py: ${l}\n`) });
           process.stdout.write(`built the runtime for ${m.board} with ESP-IDF (iotfw flash --full writes it)\n` +
             Object.entries(rt.files).map(([addr, f]) => `  flash ${addr.padEnd(9)} ${f}\n`).join(""));
         }

@@ -13,15 +13,15 @@ import { DEFAULT_DEPLOY_PORT } from "../../deploy/protocol.js";
 import { CliError } from "../errors.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
-interface DeployOptions { app?: string; board: string; out?: string; image?: string; timeout: string }
+interface DeployOptions { app?: string; board?: string; out?: string; image?: string; timeout: string }
 
 export function register(program: Command): void {
   program
     .command("deploy")
     .description(COMMAND_SUMMARIES.deploy.summary)
     .argument("<device>", `the device's deploy address, host:port (the runtime listens on ${DEFAULT_DEPLOY_PORT} by default)`)
-    .option("-a, --app <dir>", "app folder (index.ts + app.json); default firmware/apps/env-station")
-    .option("-b, --board <board>", `board the app is built for (${listBoards().join(", ")})`, "esp32")
+    .option("-a, --app <dir>", "app folder (index.ts + app.json); default: the app in this folder, else the example env-station")
+    .option("-b, --board <board>", `board the app is built for (${listBoards().join(", ")}; default: the app's app.json "board", else esp32)`)
     .option("-o, --out <dir>", "build output folder (default: build/<board>)")
     .option("--image <file>", "send this wasm-partition.bin as it is instead of building")
     .option("--timeout <ms>", "how long to wait for the device's answer", "15000")

@@ -3,6 +3,7 @@
 // May touch: the target folder.
 import type { Command } from "commander";
 import { scaffoldApp } from "../../build/init.js";
+import { listBoards, loadBoard } from "../../build/boards.js";
 import { BuildError } from "../../build/errors.js";
 import { CliError } from "../errors.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
@@ -14,10 +15,12 @@ export function register(program: Command): void {
     .argument("<dir>", "folder to create (may exist; existing scaffold files are kept unless --force)")
     .option("-n, --name <name>", "app name (default: the folder's name)")
     .option("-f, --force", "overwrite existing index.ts, app.json, README.md")
-    .action((dir: string, opts: { name?: string; force?: boolean }) => {
+    .option("-b, --board <board>", `the board app.json records (${listBoards().join(", ")})`, "esp32")
+    .action((dir: string, opts: { name?: string; force?: boolean; board: string }) => {
       try {
-        const r = scaffoldApp(dir, { name: opts.name, force: opts.force });
-        process.stdout.write(`created app ${r.name} in ${r.dir}: ${r.files.join(", ")}\n  build it: iotfw build --board esp32 --app ${dir}\n`);
+        loadBoard(opts.board); // a board that exists, before anything is written
+        const r = scaffoldApp(dir, { name: opts.name, force: opts.force, board: opts.board });
+        process.stdout.write(`created app ${r.name} for ${opts.board} in ${r.dir}: ${r.files.join(", ")}\n  build it: cd ${dir} && iotfw build   (or iotfw build --app ${dir})\n`);
       } catch (e) {
         if (e instanceof BuildError) throw new CliError(e.message);
         throw e;

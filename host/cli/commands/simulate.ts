@@ -24,11 +24,12 @@ import { RuntimeProcessError } from "../../../simulator/wasm3/runtime-process.js
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
 import { parseJsonText } from "../../json-text.js";
 import { clock, LiveView } from "../live-view.js";
+import { resolveAppDir } from "../../build/app.js";
 
 interface SimulateFlags {
   sensors: string;
   app?: string;
-  board: string;
+  board?: string;
   duration?: string;
   speed: string;
   seed: string;
@@ -74,7 +75,7 @@ export function register(program: Command): void {
     .description(COMMAND_SUMMARIES.simulate.summary)
     .requiredOption("-n, --sensors <n>", "number of virtual devices (each with the sensors its app reads)")
     .option("-a, --app <dir>", "app folder (default firmware/apps/env-station)")
-    .option("-b, --board <board>", "board the devices are", "esp32")
+    .option("-b, --board <board>", "board the devices are (default: the app's app.json \"board\", else esp32)")
     .option("-d, --duration <time>", "device time to run, e.g. 30s, 10m, 2h (default: until Ctrl-C)")
     .option("--speed <speed>", "realtime, max, or a speed-up factor", "realtime")
     .option("--seed <n>", "seed of every random stream: same seed, same readings", "1")
@@ -112,10 +113,12 @@ export function register(program: Command): void {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
       const summaryTo = flags.out === "-" ? process.stderr : process.stdout;
+      const app = resolveAppDir(flags.app);
+      if (app.warning) process.stderr.write(`iotfw: warning: ${app.warning}\n`);
       const live = process.stderr.isTTY ? new LiveView(durationMs) : undefined;
       try {
         const result = await simulate({
-          devices, board: flags.board, appDir: flags.app, durationMs, speed, seed, bootIdSeed,
+          devices, board: flags.board, appDir: app.dir, durationMs, speed, seed, bootIdSeed,
           scenario: flags.scenario ? loadScenarioFile(flags.scenario) : undefined,
           out: flags.out, workers: flags.workers ? positiveInt("--workers", flags.workers) : undefined,
           dashboardPort, serialPath: flags.serial, bridgeUrl: flags.bridge, mqttUrl: flags.mqtt, keysFile: flags.keys, engine: flags.engine, signal: abort.signal,
