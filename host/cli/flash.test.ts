@@ -155,7 +155,9 @@ describe("bad input: a clear message, a non-zero exit", () => {
   it("ports lists without failing (no ports in a container is fine)", async () => {
     const r = await runCli(["ports", "--json"]);
     expect(r.code).toBe(0);
-    for (const line of r.stdout.trim().split("\n").filter(Boolean)) expect(JSON.parse(line)).toHaveProperty("path");
+    const ports = JSON.parse(r.stdout) as unknown[]; // one array, [] when there are none
+    expect(Array.isArray(ports)).toBe(true);
+    for (const p of ports) expect(p).toHaveProperty("path");
   });
 
   it("monitor: no such port", async () => {

@@ -1,7 +1,8 @@
 // What the virtual ESP32 says about itself, from the board file (boards/*.json "detect", "flash") and
 // esptool's per-chip constants (esptool targets/esp32*.py, mirrored in esptool-js lib/targets): the magic
 // value at CHIP_DETECT_MAGIC_REG_ADDR, the chip id GET_SECURITY_INFO reports (ESP32-S2 and later ROMs
-// only), the SPI peripheral registers esptool drives to read the flash JEDEC id, and that id.
+// only), the SPI peripheral registers esptool drives to read the flash JEDEC id, and that id, the UART
+// clock divider register (the rest of the register map: registers.ts).
 // Pure data: touches nothing.
 import type { Board } from "../../host/build/boards.js";
 
@@ -20,6 +21,8 @@ export interface ChipProfile {
   /** null: the ROM has no GET_SECURITY_INFO (ESP32). */
   securityInfoChipId: number | null;
   spi: SpiRegisters;
+  /** UART0's UART_CLKDIV_REG (esptool targets: UART_CLKDIV_REG). */
+  uartClkdivRegister: number;
   flashSize: number;
   /** JEDEC id as the RDID command returns it in SPI W0: manufacturer | type << 8 | capacity << 16. */
   flashId: number;
@@ -33,6 +36,9 @@ const SPI_BY_CHIP: Record<string, SpiRegisters> = {
   "ESP32-C3": { base: 0x60002000, usr: 0x18, usr2: 0x20, w0: 0x58 },
   "ESP32-S3": { base: 0x60002000, usr: 0x18, usr2: 0x20, w0: 0x58 },
 };
+
+/** esptool targets/esp32.py UART_CLKDIV_REG 0x3FF40014; esp32c3.py and esp32s3.py 0x60000014. */
+const UART_CLKDIV_BY_CHIP: Record<string, number> = { "ESP32": 0x3ff40014, "ESP32-C3": 0x60000014, "ESP32-S3": 0x60000014 };
 
 /** Winbond W25Q-series: manufacturer 0xEF, memory type 0x40; capacity id = log2(bytes)
  *  (esptool DETECTED_FLASH_SIZES: 0x16 = 4MB). */
@@ -49,6 +55,7 @@ export function chipProfile(board: Board): ChipProfile {
     magicValue: board.detect.magicValues[0],
     securityInfoChipId: board.detect.securityInfoChipId,
     spi,
+    uartClkdivRegister: UART_CLKDIV_BY_CHIP[board.chip],
     flashSize: board.flash.sizeBytes,
     flashId: jedecId(board.flash.sizeBytes),
     bootloaderOffset: board.flash.bootloaderOffset,

@@ -2,7 +2,7 @@
 // `iotfw emulate --serial`, or a TCP connection from --listen), the ROM/stub serial bootloader and, after
 // a reset into the app, the app runner. It powers on in download mode (there are no DTR/RTS lines over
 // a pty or a socket to strap GPIO0, so it behaves as if BOOT were held). Leaving download mode: FLASH_END
-// or FLASH_DEFL_END with "reboot" (the stub resets, as esptool's stub does), or RUN_USER_CODE. Going back
+// or FLASH_DEFL_END with "reboot" (a stub resets, as the legacy esptool stub does), or RUN_USER_CODE. Going back
 // to download mode while the app runs: a SYNC request on the line acts as the reset-into-bootloader that
 // esptool's DTR/RTS sequence performs on a real board. May touch: its flash file and the attached stream.
 import { EventEmitter } from "node:events";
@@ -13,12 +13,11 @@ import { AppRunner } from "./app-runner.js";
 import { chipProfile, type ChipProfile } from "./chip.js";
 import { FlashFile } from "./flash.js";
 import { BootloaderLoader, type LoaderFaults } from "./loader.js";
-import { Cmd, parseRequest } from "./protocol.js";
+import { Cmd, parseRequest, ROM_BAUD } from "./protocol.js";
 import { SlipDecoder, slipEncode } from "./slip.js";
 import { Wire, type LineFaults } from "./wire.js";
 
-/** The ROM bootloader's UART speed after reset (Serial Protocol, "Initial Synchronisation"). */
-export const ROM_BAUD = 115200;
+export { ROM_BAUD };
 
 export interface EmulatorOptions {
   board: Board;
@@ -64,7 +63,7 @@ export class Esp32Emulator extends EventEmitter {
       setBaud: (baud) => this.setBaud(baud),
       leave: (how) => { this.log(`leaving the loader (${how})`); void this.bootApp(); },
       log: (text) => this.log(text),
-    }, options.faults);
+    }, { ...options.faults, deviceId: options.deviceId ?? 1 });
   }
 
   get baud(): number { return this.rx.baud; }

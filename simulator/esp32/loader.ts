@@ -1,16 +1,21 @@
 // The command side of the virtual ESP32's serial bootloader: the ROM loader's command set and, once a
-// program is loaded with MEM_BEGIN/MEM_DATA/MEM_END and started, the esptool flasher stub's (it greets
-// with "OHAI", answers with 2 status bytes, adds READ_FLASH, ERASE_FLASH, ERASE_REGION, RUN_USER_CODE
-// and raw-MD5). Behaviour follows Espressif's "Serial Protocol" document and the stub's cmd_loop
-// (esptool flasher stub, stub_flasher.c). Requests are handled one at a time in arrival order; READ_FLASH
-// acknowledgements bypass that queue. May touch: the flash it is given; talks only through LoaderHost.
-import { createInflate, constants as zc, type Inflate } from "node:zlib";
+// known flasher stub is loaded with MEM_BEGIN/MEM_DATA/MEM_END and started (programs.ts tells which),
+// that stub's: it greets with "OHAI", answers with 2 status bytes and adds READ_FLASH, ERASE_FLASH,
+// ERASE_REGION, RUN_USER_CODE and raw-MD5. A program it does not know is not run (it cannot execute
+// Xtensa or RISC-V code): the log says so and the ROM keeps answering. Behaviour follows Espressif's
+// "Serial Protocol" document (ROM), the legacy stub's stub_flasher.c cmd_loop and esp-flasher-stub's
+// command_handler.c; programs.ts lists where the two stubs differ. Requests are handled one at a time in
+// arrival order; READ_FLASH acknowledgements bypass that queue. May touch: the flash it is given; talks
+// only through LoaderHost.
 import type { ChipProfile } from "./chip.js";
-import { FlashRangeError, type FlashFile } from "./flash.js";
+import type { FlashFile } from "./flash.js";
+import { FlashWriter } from "./flash-writer.js";
+import { identifyProgram, STUB_RULES, type StubKind, type StubRules } from "./programs.js";
 import {
-  Cmd, concat, dataChecksum, FLASH_SECTOR_SIZE, MAX_WRITE_BLOCK, OHAI, parseRequest, response, ROM_SYNC_VALUE, RomError,
+  Cmd, concat, dataChecksum, FLASH_SECTOR_SIZE, MAX_WRITE_BLOCK, OHAI, parseRequest, response, ROM_BAUD, ROM_SYNC_VALUE, RomError,
   romStatus, StubError, stubStatus, word, type Request,
 } from "./protocol.js";
+import { ChipRegisters, deviceMac, UART_CLOCK_HZ } from "./registers.js";
 
 export interface LoaderHost {
   /** Send one packet (the host SLIP-encodes it). */
@@ -29,38 +34,53 @@ export interface LoaderFaults {
   badFlashCell?: boolean;
 }
 
-type Mode = "rom" | "stub";
-
-interface FlashSession {
-  compressed: boolean;
-  offset: number;
-  /** Bytes the session may write (erase size / uncompressed size). */
-  size: number;
-  blockSize: number;
-  written: number;
-  inflate?: Inflate;
-  inflateError?: string;
+export interface LoaderOptions extends LoaderFaults {
+  /** The emulated device's id: its factory MAC is derived from it (registers.ts deviceMac). Default 1. */
+  deviceId?: number;
 }
+
+export type Mode = "rom" | StubKind;
+
+/** Baud rates a UART can be set to: its 20-bit clock divider (esptool loader.py UART_CLKDIV_MASK) bounds
+ *  the slow end, the UART's 5 Mbaud maximum (ESP32 Technical Reference Manual, UART Controller) the fast
+ *  end. Neither ROM nor stubs check the value they are sent; a divider of 0 or beyond 20 bits would leave
+ *  the chip deaf, so the emulator refuses such a rate (ROM: "failed to act") and keeps the old one. */
+const MIN_BAUD = Math.ceil(UART_CLOCK_HZ / 0xfffff);
+const MAX_BAUD = 5_000_000;
+/** READ_FLASH_SLOW: the ROM reads at most 64 bytes per request and always answers 64 (esptool
+ *  targets/esp32.py read_flash_slow BLOCK_LEN). */
+const SLOW_READ_BLOCK = 64;
 
 export class BootloaderLoader {
   mode: Mode = "rom";
-  readonly regs = new Map<number, number>();
+  readonly regs: ChipRegisters;
   private queue: Promise<void> = Promise.resolve();
-  private flashSession: FlashSession | null = null;
-  private mem: { offset: number; size: number; received: number } | null = null;
+  private readonly writer: FlashWriter;
+  /** RAM segments loaded with MEM_BEGIN/MEM_DATA since the last reset, by load address. */
+  private segments = new Map<number, Uint8Array>();
+  private mem: { offset: number; parts: Uint8Array[] } | null = null;
   private reading: { acked: number; waiter?: () => void } | null = null;
   private dataPackets = 0;
+  /** esp-flasher-stub: the error of a failed background write, answered to the next request. */
+  private pendingError = 0;
 
-  constructor(readonly chip: ChipProfile, readonly flash: FlashFile, readonly host: LoaderHost, readonly faults: LoaderFaults = {}) {}
+  constructor(readonly chip: ChipProfile, readonly flash: FlashFile, readonly host: LoaderHost, readonly options: LoaderOptions = {}) {
+    this.regs = new ChipRegisters(chip, deviceMac(options.deviceId ?? 1));
+    this.writer = new FlashWriter(flash, chip.flashSize, options.badFlashCell);
+  }
+
+  /** The rules of the stub that runs; null for the ROM. */
+  private get stub(): StubRules | null { return this.mode === "rom" ? null : STUB_RULES[this.mode]; }
 
   /** Back to the ROM loader (a reset into download mode). */
   reset(): void {
     this.mode = "rom";
-    this.flashSession?.inflate?.destroy();
-    this.flashSession = null;
+    this.writer.reset();
+    this.segments = new Map();
     this.mem = null;
     this.reading = null;
-    this.regs.clear();
+    this.pendingError = 0;
+    this.regs.reset(ROM_BAUD);
   }
 
   /** One SLIP-decoded packet from the host. */
@@ -82,47 +102,48 @@ export class BootloaderLoader {
     this.host.send(response(op, value, concat(body, this.mode === "rom" ? romStatus(error) : stubStatus(error))));
   }
 
-  private err(kind: keyof typeof RomError | keyof typeof StubError): number {
-    if (this.mode === "rom") return (RomError as Record<string, number>)[kind] ?? RomError.INVALID_MESSAGE;
-    return (StubError as Record<string, number>)[kind] ?? StubError.INVALID_COMMAND;
-  }
+  /** The "bad request length" code of whoever answers. */
+  private badLength(): number { return this.mode === "rom" ? RomError.INVALID_MESSAGE : StubError.BAD_DATA_LEN; }
 
   private async handle(req: Request): Promise<void> {
     const { op, data } = req;
-    const rom = this.mode === "rom";
+    const stub = this.stub;
     const needLen = (n: number) => data.length === n;
-    if (req.sizeMismatch) return this.reply(op, rom ? RomError.INVALID_MESSAGE : StubError.BAD_DATA_LEN);
+    if (req.sizeMismatch) return this.reply(op, this.badLength());
+    if (stub?.errorFailsNextCommand && this.pendingError) {
+      const error = this.pendingError;
+      this.pendingError = 0;
+      return this.reply(op, error);
+    }
     switch (op) {
       case Cmd.SYNC: {
-        if (!needLen(36)) return this.reply(op, rom ? RomError.INVALID_MESSAGE : StubError.BAD_DATA_LEN);
-        // The ROM answers SYNC eight times; the stub too, with value 0 (stub_flasher.c cmd_loop).
-        for (let i = 0; i < 8; i++) this.reply(op, 0, undefined, rom ? ROM_SYNC_VALUE : 0);
+        if (!needLen(36)) return this.reply(op, this.badLength());
+        // The ROM answers SYNC eight times; the stubs too, with value 0 (which is how esptool tells them apart).
+        for (let i = 0; i < 8; i++) this.reply(op, 0, undefined, stub ? 0 : ROM_SYNC_VALUE);
         return;
       }
       case Cmd.READ_REG: {
-        if (!needLen(4)) return this.reply(op, this.err("BAD_DATA_LEN"));
-        return this.reply(op, 0, undefined, this.readReg(word(data, 0)));
+        if (!needLen(4)) return this.reply(op, this.badLength());
+        return this.reply(op, 0, undefined, this.regs.read(word(data, 0)));
       }
       case Cmd.WRITE_REG: {
-        if (data.length === 0 || data.length % 16) return this.reply(op, this.err("BAD_DATA_LEN"));
-        for (let i = 0; i < data.length / 16; i++) this.writeReg(word(data, i * 4), word(data, i * 4 + 1), word(data, i * 4 + 2));
+        if (data.length === 0 || data.length % 16) return this.reply(op, stub ? stub.writeRegLengthError : RomError.INVALID_MESSAGE);
+        for (let i = 0; i < data.length / 16; i++) this.regs.write(word(data, i * 4), word(data, i * 4 + 1), word(data, i * 4 + 2));
         return this.reply(op);
       }
-      case Cmd.SPI_ATTACH: // ROM: 8 bytes (the word plus 4 zero bytes), stub: 4
-      case Cmd.SPI_SET_PARAMS:
+      case Cmd.SPI_ATTACH: // ROM: 8 bytes (the word plus 4 "is legacy" bytes), stubs: 4 (esptool loader.py flash_spi_attach)
+        if (stub && !needLen(4)) return this.reply(op, StubError.BAD_DATA_LEN);
         return this.reply(op);
-      case Cmd.CHANGE_BAUDRATE: {
-        if (!needLen(8)) return this.reply(op, this.err("BAD_DATA_LEN"));
-        const baud = word(data, 0);
-        this.reply(op);
-        this.host.setBaud(baud);
-        return;
-      }
+      case Cmd.SPI_SET_PARAMS: // six words (esptool loader.py flash_set_parameters)
+        if (stub && !needLen(24)) return this.reply(op, StubError.BAD_DATA_LEN);
+        return this.reply(op);
+      case Cmd.CHANGE_BAUDRATE:
+        return this.changeBaud(req);
       case Cmd.GET_SECURITY_INFO: {
         if (this.chip.securityInfoChipId === null) {
-          // ESP32 ROM and stub have no such command: the ROM's "invalid message" reply (which esptool reads
-          // as UnsupportedCommandError because its command byte differs), the stub's "not implemented".
-          if (rom) return this.host.send(response(0x00, 0, romStatus(RomError.INVALID_MESSAGE)));
+          // ESP32 ROM and stubs have no such command: the ROM's "invalid message" reply (which esptool reads
+          // as UnsupportedCommandError because its command byte differs), the stubs' "not implemented".
+          if (!stub) return this.host.send(response(0x00, 0, romStatus(RomError.INVALID_MESSAGE)));
           return this.reply(op, StubError.CMD_NOT_IMPLEMENTED);
         }
         // 32-bit flags, 1 byte flash_crypt_cnt, 7 key purposes, 32-bit chip id, 32-bit API/eco version (Serial Protocol).
@@ -131,64 +152,113 @@ export class BootloaderLoader {
         return this.reply(op, 0, body);
       }
       case Cmd.MEM_BEGIN: {
-        if (!needLen(16)) return this.reply(op, this.err("BAD_DATA_LEN"));
-        this.mem = { size: word(data, 0), offset: word(data, 3), received: 0 };
+        if (!needLen(16)) return this.reply(op, this.badLength());
+        this.mem = { offset: word(data, 3), parts: [] };
         return this.reply(op);
       }
       case Cmd.MEM_DATA: {
         const bad = this.checkData(req);
         if (bad) return this.reply(op, bad);
-        if (!this.mem) return this.reply(op, this.err("NOT_IN_FLASH_MODE"));
-        this.mem.received += data.length - 16;
+        if (!this.mem) return this.reply(op, stub ? StubError.NOT_IN_FLASH_MODE : RomError.FAILED_TO_ACT);
+        this.mem.parts.push(data.slice(16));
+        this.segments.set(this.mem.offset, concat(...this.mem.parts));
         return this.reply(op);
       }
-      case Cmd.MEM_END: {
-        if (!needLen(8)) return this.reply(op, this.err("BAD_DATA_LEN"));
-        const execute = word(data, 0) === 0;
-        const entry = word(data, 1);
-        this.reply(op);
-        if (execute && entry !== 0) {
-          // Whatever was loaded and started is taken to be the flasher stub: we cannot run Xtensa/RISC-V
-          // code, and the stub is the only program flashing tools load this way.
-          this.host.log?.(`MEM_END: running the loaded program (${this.mem?.received ?? 0} bytes) at 0x${entry.toString(16)} as the flasher stub`);
-          this.mode = "stub";
-          this.host.send(OHAI);
-        }
-        this.mem = null;
-        return;
-      }
+      case Cmd.MEM_END:
+        return this.memEnd(req);
       case Cmd.FLASH_BEGIN:
-      case Cmd.FLASH_DEFL_BEGIN:
-        return this.flashBegin(req);
+      case Cmd.FLASH_DEFL_BEGIN: {
+        // Four words, or five with the encrypted-write flag: esptool v5 sends five to every stub and to
+        // the ESP32-S2-and-later ROMs (esptool loader.py flash_begin); esptool-js sends four to a stub.
+        // (The legacy stub sources read, stub_flasher.c up to v1.7.1, take four only; esptool v5.3.1 sends
+        // five to the v1.11.1 it ships, so that build is taken to accept both, as esp-flasher-stub does.)
+        if (!needLen(16) && !needLen(20)) return this.reply(op, this.badLength());
+        return this.reply(op, this.writer.begin(stub, op === Cmd.FLASH_DEFL_BEGIN, word(data, 0), word(data, 2), word(data, 3)));
+      }
       case Cmd.FLASH_DATA:
       case Cmd.FLASH_DEFL_DATA:
         return this.flashData(req);
       case Cmd.FLASH_END:
       case Cmd.FLASH_DEFL_END: {
-        const error = await this.flashEnd(op === Cmd.FLASH_DEFL_END);
+        if (stub && !needLen(4)) return this.reply(op, StubError.BAD_DATA_LEN); // command_handler.c FLASH_END_SIZE
+        const error = await this.writer.end(stub, op === Cmd.FLASH_DEFL_END);
         this.reply(op, error);
-        // Word 0: 0 = reboot, 1 = run user code (Serial Protocol). The stub acts only on 0 (stub_flasher.c:
-        // "passing 0 as parameter for ESP_FLASH_END means reboot now"); the ROM leaves the loader either way.
+        // Word 0: 0 = reboot, 1 = run user code (Serial Protocol). The legacy stub acts only on 0
+        // (stub_flasher.c: "passing 0 as parameter for ESP_FLASH_END means reboot now"); the ROM leaves the
+        // loader either way. esp-flasher-stub's sources (command_handler.c s_flash_end, up to v0.6.0) do not
+        // reboot at all ("TODO: Implement reboot"); the emulator still reboots there, because `iotfw flash`
+        // relies on this in-band reset over links without DTR/RTS (docs/flashing.md).
         if (data.length >= 4 && !error) {
           if (word(data, 0) === 0) this.host.leave("reboot");
-          else if (rom) this.host.leave("run-user-code");
+          else if (!stub) this.host.leave("run-user-code");
         }
         return;
       }
       case Cmd.SPI_FLASH_MD5: {
-        if (!needLen(16)) return this.reply(op, this.err("BAD_DATA_LEN"));
+        if (!needLen(16)) return this.reply(op, this.badLength());
         let digest: Uint8Array;
-        try { digest = this.flash.md5(word(data, 0), word(data, 1)); } catch { return this.reply(op, rom ? RomError.FLASH_READ_ERROR : StubError.FAILED_SPI_OP); }
-        // ROM: 32 hex-encoded ASCII bytes; stub: 16 raw bytes (Serial Protocol, "Verifying Uploaded Data").
-        return this.reply(op, 0, rom ? new TextEncoder().encode(Buffer.from(digest).toString("hex")) : digest);
+        try { digest = this.flash.md5(word(data, 0), word(data, 1)); } catch { return this.reply(op, stub ? StubError.FAILED_SPI_OP : RomError.FLASH_READ_ERROR); }
+        // ROM: 32 hex-encoded ASCII bytes; stubs: 16 raw bytes (Serial Protocol, "Verifying Uploaded Data").
+        return this.reply(op, 0, stub ? digest : new TextEncoder().encode(Buffer.from(digest).toString("hex")));
       }
+      case Cmd.READ_FLASH_SLOW:
+        if (!stub) return this.readFlashSlow(req);
+        return this.reply(op, stub.unknownCommand); // ROM only (esptool loader.py: "ROM only")
       default:
-        if (!rom) return this.stubOnly(req);
+        if (stub) return this.stubOnly(req, stub);
         return this.host.send(response(0x00, 0, romStatus(RomError.INVALID_MESSAGE)));
     }
   }
 
-  private async stubOnly(req: Request): Promise<void> {
+  private changeBaud(req: Request): void {
+    const { op, data } = req;
+    if (data.length !== 8) return this.reply(op, this.badLength());
+    // The stubs take (new, old) (stub_flasher.c ESP_SET_BAUD); the ROM takes (new, 0). The ESP32 ROM
+    // derives its divider from its own calibrated clock estimate, which is why esptool scales the rate it
+    // sends by that estimate (esptool targets/esp32.py change_baud): undo the same scaling here.
+    let baud = word(data, 0);
+    if (this.mode === "rom" && this.chip.name === "ESP32") baud = Math.round((baud * UART_CLOCK_HZ) / this.regs.romCalibratedClock());
+    if (!(baud >= MIN_BAUD && baud <= MAX_BAUD)) {
+      this.host.log?.(`CHANGE_BAUDRATE to ${word(data, 0)} refused: the UART runs at ${MIN_BAUD}-${MAX_BAUD} baud; staying at ${this.regs.baud}`);
+      return this.reply(op, this.mode === "rom" ? RomError.FAILED_TO_ACT : StubError.BAD_DATA_LEN);
+    }
+    this.reply(op);
+    this.regs.baud = baud;
+    this.host.setBaud(baud);
+  }
+
+  private memEnd(req: Request): void {
+    const { op, data } = req;
+    if (data.length !== 8) return this.reply(op, this.badLength());
+    const execute = word(data, 0) === 0;
+    const entry = word(data, 1);
+    this.reply(op);
+    this.mem = null;
+    if (this.mode !== "rom" || !execute || entry === 0) return;
+    const program = identifyProgram(this.chip.name, this.segments, entry);
+    const loaded = [...this.segments].map(([at, bytes]) => `${bytes.length} bytes at 0x${at.toString(16)}`).join(", ");
+    if (!program) {
+      this.host.log?.(`MEM_END: the program loaded (${loaded || "nothing"}) with entry 0x${entry.toString(16)} is not a flasher stub the emulator knows; it cannot run it, so the ROM loader keeps answering`);
+      return;
+    }
+    this.host.log?.(`MEM_END: running ${program.kind} (${program.from}) at 0x${entry.toString(16)}`);
+    this.mode = program.kind;
+    this.host.send(OHAI);
+  }
+
+  /** ROM READ_FLASH_SLOW: up to 64 bytes at (offset, length), answered in a 64-byte body. */
+  private readFlashSlow(req: Request): void {
+    const { op, data } = req;
+    if (data.length !== 8) return this.reply(op, RomError.INVALID_MESSAGE);
+    const [offset, length] = [word(data, 0), word(data, 1)];
+    if (length > SLOW_READ_BLOCK) return this.reply(op, RomError.FLASH_READ_LENGTH_ERROR);
+    if (offset + length > this.chip.flashSize) return this.reply(op, RomError.FLASH_READ_ERROR);
+    const body = new Uint8Array(SLOW_READ_BLOCK);
+    body.set(this.flash.read(offset, length));
+    return this.reply(op, 0, body);
+  }
+
+  private async stubOnly(req: Request, stub: StubRules): Promise<void> {
     const { op, data } = req;
     switch (op) {
       case Cmd.ERASE_FLASH:
@@ -203,18 +273,21 @@ export class BootloaderLoader {
       }
       case Cmd.READ_FLASH: {
         if (data.length !== 16) return this.reply(op, StubError.BAD_DATA_LEN);
-        const [offset, length, blockSize, maxInFlight] = [word(data, 0), word(data, 1), word(data, 2), word(data, 3)];
-        if (offset + length > this.chip.flashSize || blockSize === 0 || blockSize > MAX_WRITE_BLOCK || maxInFlight === 0) {
+        const [offset, length, blockSize, inFlight] = [word(data, 0), word(data, 1), word(data, 2), word(data, 3)];
+        const maxPacket = stub.readFlash?.maxPacket ?? MAX_WRITE_BLOCK;
+        if (offset + length > this.chip.flashSize || blockSize === 0 || blockSize > maxPacket || inFlight === 0) {
           return this.reply(op, StubError.BAD_DATA_LEN);
         }
         this.reply(op);
-        await this.readFlash(offset, length, blockSize, maxInFlight);
+        await this.readFlash(offset, length, blockSize, Math.min(inFlight, stub.readFlash?.maxInFlight ?? inFlight));
         return;
       }
-      case Cmd.RUN_USER_CODE:
-        return this.host.leave("run-user-code"); // no response (stub_flasher.c)
+      case Cmd.RUN_USER_CODE: // no response from either stub
+        if (stub.runUserCodeLeaves) this.host.leave("run-user-code");
+        else this.host.log?.("RUN_USER_CODE: esp-flasher-stub ignores it (command_handler.c), still in the stub");
+        return;
       default:
-        return this.reply(op, StubError.CMD_NOT_IMPLEMENTED);
+        return this.reply(op, stub.unknownCommand);
     }
   }
 
@@ -243,139 +316,30 @@ export class BootloaderLoader {
 
   /** 0 or the error code for a _DATA request's header, length and checksum. */
   private checkData(req: Request): number {
-    const rom = this.mode === "rom";
-    if (req.data.length < 16 || word(req.data, 0) !== req.data.length - 16) return rom ? RomError.INVALID_MESSAGE : StubError.BAD_DATA_LEN;
-    if (dataChecksum(req.data.subarray(16)) !== (req.checksum & 0xff)) return rom ? RomError.INVALID_CRC : StubError.BAD_DATA_CHECKSUM;
+    const stub = this.stub;
+    if (req.data.length < 16 || word(req.data, 0) !== req.data.length - 16) return stub ? stub.dataLengthError : RomError.INVALID_MESSAGE;
+    if (dataChecksum(req.data.subarray(16)) !== (req.checksum & 0xff)) return stub ? StubError.BAD_DATA_CHECKSUM : RomError.INVALID_CRC;
     return 0;
-  }
-
-  private flashBegin(req: Request): void {
-    const { op, data } = req;
-    const rom = this.mode === "rom";
-    // ROM: 16 bytes (+4 for the encrypted flag on newer ROMs); stub: exactly 16 (stub_flasher.c).
-    if (!(data.length === 16 || (rom && data.length === 20))) return this.reply(op, this.err("BAD_DATA_LEN"));
-    const [size, , blockSize, offset] = [word(data, 0), word(data, 1), word(data, 2), word(data, 3)];
-    if (!rom && blockSize > MAX_WRITE_BLOCK) return this.reply(op, StubError.BAD_BLOCKSIZE);
-    this.flashSession?.inflate?.destroy();
-    const compressed = op === Cmd.FLASH_DEFL_BEGIN;
-    if (offset + size > this.chip.flashSize) {
-      this.flashSession = null;
-      return this.reply(op, rom ? RomError.FAILED_TO_ACT : StubError.FAILED_SPI_OP);
-    }
-    // The ROM erases the region at FLASH_BEGIN; the stub erases sector by sector as it writes. Either way
-    // the sectors covering the written range end up erased first.
-    const eraseEnd = Math.min(this.chip.flashSize, Math.ceil((offset + size) / FLASH_SECTOR_SIZE) * FLASH_SECTOR_SIZE);
-    const eraseStart = offset - (offset % FLASH_SECTOR_SIZE);
-    if (eraseEnd > eraseStart) this.flash.erase(eraseStart, eraseEnd - eraseStart);
-    const session: FlashSession = { compressed, offset, size, blockSize, written: 0 };
-    if (compressed) {
-      session.inflate = createInflate();
-      session.inflate.on("data", (chunk: Buffer) => this.store(session, chunk));
-      session.inflate.on("error", (e) => { session.inflateError = e.message; });
-    }
-    this.flashSession = session;
-    this.reply(op);
-  }
-
-  private store(session: FlashSession, chunk: Uint8Array): void {
-    if (session.written + chunk.length > session.size) {
-      session.inflateError ??= `more data than the ${session.size} bytes announced`;
-      chunk = chunk.subarray(0, Math.max(0, session.size - session.written));
-    }
-    if (chunk.length === 0) return;
-    let data = chunk;
-    if (this.faults.badFlashCell) { data = Uint8Array.from(chunk); data[0] ^= 0x01; }
-    try {
-      this.flash.write(session.offset + session.written, data);
-    } catch (e) {
-      session.inflateError ??= e instanceof FlashRangeError ? e.message : String(e);
-    }
-    session.written += chunk.length;
   }
 
   private async flashData(req: Request): Promise<void> {
     const { op } = req;
-    const rom = this.mode === "rom";
+    const stub = this.stub;
     const index = this.dataPackets++;
-    if (this.faults.corruptDataPackets?.includes(index) && req.data.length > 16) {
+    if (this.options.corruptDataPackets?.includes(index) && req.data.length > 16) {
       const payload = Uint8Array.from(req.data);
       payload[16 + (index * 7919) % (payload.length - 16)] ^= 0x5a; // deterministic position, a flipped byte
       req = { ...req, data: payload };
       this.host.log?.(`fault: corrupted data packet #${index}`);
     }
-    const bad = this.checkData(req);
-    if (bad) return this.reply(op, bad);
-    const session = this.flashSession;
-    const compressed = op === Cmd.FLASH_DEFL_DATA;
-    if (!session || session.compressed !== compressed) return this.reply(op, rom ? RomError.FAILED_TO_ACT : StubError.NOT_IN_FLASH_MODE);
-    const payload = req.data.subarray(16);
-    // A failure while writing an earlier block is reported with this one (stub: get_flash_error()).
-    if (session.inflateError) return this.reply(op, this.writeError(compressed));
-    // The stub acknowledges a block as soon as it takes it and writes it while the next one arrives
-    // (stub_flasher.c: "ACK FLASH_DATA commands before write"); the ROM writes first, then answers.
-    // Requests are handled in order, so whatever comes next (another block, END, MD5) waits for this write.
-    if (!rom) this.reply(op);
-    if (compressed) {
-      const inflate = session.inflate!;
-      // Feed the block and wait until its output is stored, so a later MD5 sees every byte.
-      await new Promise<void>((resolve) => {
-        inflate.write(Buffer.from(payload));
-        inflate.flush(zc.Z_SYNC_FLUSH, () => resolve());
-      });
-    } else {
-      const room = session.size - session.written;
-      // esptool pads the last block to the block size with 0xFF; only the announced size is kept (the
-      // stub does so; the ROM writes the padding too, which leaves the erased flash as it was).
-      this.store(session, payload.subarray(0, Math.min(payload.length, room)));
-    }
-    if (rom) this.reply(op, session.inflateError ? this.writeError(compressed) : 0);
-  }
-
-  /** The error code for a block that could not be inflated or written. */
-  private writeError(compressed: boolean): number {
-    if (this.mode === "rom") return compressed ? RomError.DEFLATE_ERROR : RomError.FLASH_WRITE_ERROR;
-    return compressed ? StubError.INFLATE_ERROR : StubError.FAILED_SPI_OP;
-  }
-
-  /** 0, or why the session cannot end cleanly. */
-  private async flashEnd(compressed: boolean): Promise<number> {
-    const session = this.flashSession;
-    const rom = this.mode === "rom";
-    if (!session) return rom ? 0 : StubError.NOT_IN_FLASH_MODE; // the ROM accepts FLASH_END any time
-    this.flashSession = null;
-    if (compressed && session.inflate) {
-      const inflate = session.inflate;
-      if (!inflate.writableEnded) {
-        await new Promise<void>((resolve) => {
-          inflate.once("end", resolve);
-          inflate.once("error", () => resolve());
-          inflate.once("close", resolve);
-          inflate.end();
-          inflate.resume();
-        });
-      }
-    }
-    // The ROM already refused a failed uncompressed block; the stub, which answered before writing, tells now.
-    if (session.inflateError && (compressed || !rom)) return this.writeError(compressed);
-    if (!rom && session.written < session.size) return StubError.NOT_ENOUGH_DATA;
-    return 0;
-  }
-
-  private readReg(addr: number): number {
-    if (addr === this.chip.magicRegister) return this.chip.magicValue;
-    return this.regs.get(addr) ?? 0; // eFuse and other registers read as 0 (an unprogrammed chip, revision 0)
-  }
-
-  private writeReg(addr: number, value: number, mask: number): void {
-    const old = this.regs.get(addr) ?? 0;
-    this.regs.set(addr, ((old & ~mask) | (value & mask)) >>> 0);
-    const spi = this.chip.spi;
-    const SPI_CMD_USR = 1 << 18; // SPI_CMD_REG bit that starts a user command (esptool run_spiflash_command)
-    if (addr === spi.base && value & SPI_CMD_USR) {
-      const command = (this.regs.get(spi.base + spi.usr2) ?? 0) & 0xff;
-      const SPIFLASH_RDID = 0x9f;
-      this.regs.set(spi.base + spi.w0, command === SPIFLASH_RDID ? this.chip.flashId : 0);
-      this.regs.set(addr, (this.regs.get(addr)! & ~SPI_CMD_USR) >>> 0); // done at once
-    }
+    const refused = this.checkData(req) || this.writer.accept(stub, op === Cmd.FLASH_DEFL_DATA);
+    if (refused) return this.reply(op, refused);
+    // The stubs acknowledge a block as soon as they take it and write it while the next one arrives
+    // (stub_flasher.c: "ACK DATA commands immediately"; command_handler.c s_pending_post_process); the ROM
+    // writes first, then answers. Requests are handled in order, so whatever comes next waits for this write.
+    if (stub) this.reply(op);
+    const error = await this.writer.write(stub, req.data.subarray(16));
+    if (!stub) return this.reply(op, error);
+    if (error && stub.errorFailsNextCommand) this.pendingError ||= error;
   }
 }

@@ -9,7 +9,7 @@ export const Cmd = {
   FLASH_BEGIN: 0x02, FLASH_DATA: 0x03, FLASH_END: 0x04,
   MEM_BEGIN: 0x05, MEM_END: 0x06, MEM_DATA: 0x07,
   SYNC: 0x08, WRITE_REG: 0x09, READ_REG: 0x0a,
-  SPI_SET_PARAMS: 0x0b, SPI_ATTACH: 0x0d, CHANGE_BAUDRATE: 0x0f,
+  SPI_SET_PARAMS: 0x0b, SPI_ATTACH: 0x0d, READ_FLASH_SLOW: 0x0e, CHANGE_BAUDRATE: 0x0f,
   FLASH_DEFL_BEGIN: 0x10, FLASH_DEFL_DATA: 0x11, FLASH_DEFL_END: 0x12,
   SPI_FLASH_MD5: 0x13, GET_SECURITY_INFO: 0x14,
   ERASE_FLASH: 0xd0, ERASE_REGION: 0xd1, READ_FLASH: 0xd2, RUN_USER_CODE: 0xd3,
@@ -26,7 +26,8 @@ export const RomError = {
   DEFLATE_ERROR: 0x0b,
 } as const;
 
-/** Stub loader error codes (esptool flasher stub, stub_flasher.h esp_command_error). */
+/** Stub loader error codes (legacy stub: stub_flasher.h esp_command_error; esp-flasher-stub: the high byte
+ *  of commands.h esp_response_code, same values). */
 export const StubError = {
   BAD_DATA_LEN: 0xc0,
   BAD_DATA_CHECKSUM: 0xc1,
@@ -40,6 +41,8 @@ export const StubError = {
   CMD_NOT_IMPLEMENTED: 0xff,
 } as const;
 
+/** The ROM bootloader's UART speed after reset (Serial Protocol, "Initial Synchronisation"). */
+export const ROM_BAUD = 115200;
 /** Checksum seed of the _DATA commands (Serial Protocol, "Checksum"). */
 export const CHECKSUM_SEED = 0xef;
 /** stub_flasher.h MAX_WRITE_BLOCK: the largest FLASH_(DEFL_)DATA block the stub accepts. */
@@ -97,7 +100,9 @@ export function romStatus(error = 0): Uint8Array {
   return Uint8Array.of(error ? 1 : 0, error, 0, 0);
 }
 
-/** Stub status bytes (always 2: error, status). */
+/** Stub status bytes, always 2. The legacy stub sends its error byte then a status byte (stub_flasher.c
+ *  cmd_loop); esp-flasher-stub a 16-bit response code big-endian, 0xC000 for BAD_DATA_LEN and so on
+ *  (commands.h esp_response_code, command_handler.c s_send_response): the same two bytes on the wire. */
 export function stubStatus(error = 0): Uint8Array {
   return Uint8Array.of(error, 0);
 }

@@ -12,6 +12,7 @@ import { Esp32Emulator } from "../../../simulator/esp32/emulator.js";
 import { CHIP_BOARDS } from "../../../simulator/esp32/chip.js";
 import type { HardwarePart } from "../../../simulator/fleet/wiring.js";
 import { CliError } from "../errors.js";
+import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
 interface EmulateOpts {
   chip: string; serial?: string; listen?: string; pty?: boolean; flashFile: string; app?: string; pace: boolean;
@@ -28,7 +29,7 @@ const rate = (text: string | undefined, name: string): number | undefined => {
 export function register(program: Command): void {
   program
     .command("emulate")
-    .description("run a virtual ESP32 (ROM bootloader, flash in a file, boots the flashed app) on a pty or TCP port")
+    .description(COMMAND_SUMMARIES.emulate.summary)
     .option("-c, --chip <chip>", `chip: ${Object.keys(CHIP_BOARDS).join(", ")}`, "esp32")
     .option("--serial <path>", "open this pty (one end of a socat pair) as the chip's UART")
     .option("--pty", "create a pty pair and print the path to connect to")
@@ -40,7 +41,7 @@ export function register(program: Command): void {
     .option("--corrupt-rate <p>", "probability that a byte from the host arrives corrupted")
     .option("--seed <n>", "seed for faults and sensor models", "1")
     .option("--speed <x>", "app time per wall-clock time (1 = real time)", "1")
-    .option("--device-id <n>", "the app's device id", "1")
+    .option("--device-id <n>", "the device id: the app's, and the last 3 bytes of the factory MAC (24:0a:c4:..)", "1")
     .option("--boot", "power on into the app instead of download mode")
     .option("-v, --verbose", "log the emulator's events to stderr")
     .action(async (opts: EmulateOpts) => {
@@ -48,6 +49,8 @@ export function register(program: Command): void {
       if (!boardName) throw new CliError(`--chip ${opts.chip}: unknown chip (known: ${Object.keys(CHIP_BOARDS).join(", ")})`);
       const modes = [opts.serial !== undefined, opts.listen !== undefined, !!opts.pty].filter(Boolean).length;
       if (modes !== 1) throw new CliError("give exactly one of --serial <pty path>, --pty or --listen <host:port>");
+      const deviceId = Number(opts.deviceId);
+      if (!(Number.isInteger(deviceId) && deviceId >= 0 && deviceId <= 0xffffffff)) throw new CliError(`--device-id ${opts.deviceId}: expected an integer from 0 to 4294967295`);
       const speed = Number(opts.speed);
       if (!(speed > 0)) throw new CliError(`--speed ${opts.speed}: expected a positive number`);
       let hardware: HardwarePart[];
@@ -58,7 +61,7 @@ export function register(program: Command): void {
       let emu: Esp32Emulator;
       try {
         emu = new Esp32Emulator({
-          board, flashFile: opts.flashFile, pace: opts.pace, hardware, seed: Number(opts.seed), timeScale: speed, deviceId: Number(opts.deviceId),
+          board, flashFile: opts.flashFile, pace: opts.pace, hardware, seed: Number(opts.seed), timeScale: speed, deviceId,
           faults: { dropRate: rate(opts.dropRate, "drop-rate"), corruptRate: rate(opts.corruptRate, "corrupt-rate"), seed: Number(opts.seed) },
           log: opts.verbose ? (t) => process.stderr.write(`emulate: ${t}\n`) : undefined,
         });

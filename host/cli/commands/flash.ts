@@ -4,6 +4,7 @@
 import type { Command } from "commander";
 import { flashDevice, FlashError, type FlashProgress } from "../../flash/flasher.js";
 import { CliError } from "../errors.js";
+import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
 function bar(p: FlashProgress): string {
   const width = 24;
@@ -16,7 +17,7 @@ function bar(p: FlashProgress): string {
 export function register(program: Command): void {
   program
     .command("flash")
-    .description("write the app (and the partition table if the device lacks the Wasm partition) to an ESP32")
+    .description(COMMAND_SUMMARIES.flash.summary)
     .argument("<port>", "serial port (/dev/ttyUSB0, COM3, a pty) or socket://host:port")
     .option("-b, --board <board>", "board the plan must be for (default: the plan's)")
     .option("-p, --plan <dir>", "build folder with flash-plan.json (default: build/<board>, else build/esp32)")
