@@ -27,11 +27,11 @@ function newestSource(dir: string): number {
 
 const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
-/** Rebuild dist/ with tsc if the CLI's output is missing or older than any host/tools source. */
+/** Rebuild dist/ with tsc if the CLI's output is missing or older than any host/simulator/tools source. */
 export function ensureCliBuilt(): void {
   const main = join(REPO_ROOT, "dist", "host", "cli", "main.js");
   const stale = () => !existsSync(main) ||
-    statSync(main).mtimeMs < Math.max(newestSource(join(REPO_ROOT, "host")), newestSource(join(REPO_ROOT, "tools")));
+    statSync(main).mtimeMs < Math.max(...["host", "simulator", "tools"].map((d) => newestSource(join(REPO_ROOT, d))));
   if (!stale()) return;
   // One tsc at a time across parallel test workers: mkdir is atomic.
   const lock = join(REPO_ROOT, "dist", ".tsc-lock");
