@@ -24,6 +24,8 @@ import { Bridge } from "../bridge/bridge.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startDeployServer, type DeployServer } from "../../simulator/device/deploy-server.js";
+import { FleetDeployInstaller } from "./fleet-deploy.js";
 
 export interface SimulateOptions {
   devices: number;
@@ -43,6 +45,9 @@ export interface SimulateOptions {
   inProcess?: boolean;
   /** Serve the dashboard on this port (0 = any free); undefined = no dashboard. */
   dashboardPort?: number;
+  /** Listen for `iotfw deploy` on this port (0 = any free): an accepted module goes to every device
+   *  (host/simulate/fleet-deploy.ts). */
+  deployPort?: number;
   /** Send every device's frames to a bridge over TCP, as devices on Wi-Fi (tcp://host:port). */
   bridgeUrl?: string;
   /** Publish to an MQTT broker (mqtt:// or mqtts://) exactly as `iotfw bridge --upstream` does: an
@@ -63,6 +68,8 @@ export interface SimulateOptions {
   onProgress?(p: SimulateProgress): void;
   /** Called once the dashboard listens. */
   onDashboard?(url: string): void;
+  /** Called once the deploy port listens, with its host:port. */
+  onDeployPort?(address: string): void;
 }
 
 export interface SimulateProgress {
@@ -111,6 +118,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   const telemetry = new FleetTelemetry();
   let out: WriteStream | NodeJS.WriteStream | undefined;
   let dashboard: Awaited<ReturnType<typeof startDashboard>> | undefined;
+  let deployServer: DeployServer | undefined;
+  const installer = options.deployPort !== undefined ? new FleetDeployInstaller() : undefined;
   let serial: SerialExposure | undefined;
   let bridge: BridgeLinks | undefined;
   let mqttBridge: Bridge | undefined;
@@ -165,6 +174,10 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   try {
     if (options.out === "-") { out = process.stdout; out.on("error", onOutError); }
     else if (options.out) out = createWriteStream(options.out);
+    if (installer) {
+      deployServer = await startDeployServer({ runtime: installer, port: options.deployPort });
+      options.onDeployPort?.(deployServer.address);
+    }
     if (options.dashboardPort !== undefined) {
       dashboard = await startDashboard({ port: options.dashboardPort });
       feed = new DashboardFeed({ publish: dashboard.publish, devices: options.devices });
@@ -186,6 +199,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
       signal: stop.signal,
       onSlice,
       between: async (nowMs: number) => {
+        await installer?.apply(fleet, nowMs); // a module received on the deploy port, into every device
         // Control frames from the exposed device's pty or a device's bridge connection reach it between
         // slices, as on a real link.
         const downlink = [...(serial?.takeDownlink() ?? []).map((frame) => ({ device: exposed, frame })), ...(bridge?.takeDownlink() ?? [])];
@@ -199,6 +213,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     });
     return { ...progress(run.deviceMs, run.wallMs), interrupted: options.signal?.aborted === true && run.deviceMs < options.durationMs, outputClosed, app: `${built.manifest.app.name}@${built.manifest.app.version}`, sha256: built.manifest.sha256, shards: fleet.shardCount, engine: options.engine ?? "v8" };
   } finally {
+    installer?.cancel();
+    await deployServer?.close();
     options.signal?.removeEventListener("abort", stopNow);
     if (options.out === "-") process.stdout.off("error", onOutError);
     await fleet.close();

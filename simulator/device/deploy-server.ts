@@ -1,6 +1,7 @@
 // The simulated device's end of `iotfw deploy` (docs/runtime.md "Deploy protocol"): a TCP deploy port
 // that receives a Wasm partition image, checks it in the same order and with the same answers as the C
-// receiver (firmware/runtime/core/deploy.c), and installs it into a SimulatedRuntime: one VirtualDevice
+// receiver (firmware/runtime/core/deploy.c), and installs it into a ModuleInstaller, such as a
+// SimulatedRuntime (here): one VirtualDevice
 // run in real time whose module is replaced, keeping its id, wiring and clock, and restarted with
 // reset_info reason RESET_REMOTE. The old module keeps running when anything is refused.
 // May touch: one listening socket on the given host (default loopback) and its connections.
@@ -23,6 +24,33 @@ const IMAGE = { BAD_MAGIC: 3, BAD_VERSION: 4, LENGTH: 7, NOT_WASM: 8, EMPTY: 2 }
 /** The module cannot run here (does not compile, imports outside the HAL, wrong abi_version). */
 export class ModuleRejected extends Error {}
 
+/** What a deploy port installs a received module into: one SimulatedRuntime, or a whole simulated fleet
+ *  (host/simulate/fleet-deploy.ts). accept() rejects with ModuleRejected when the module cannot run;
+ *  the deploy answer (OK or REJECTED) waits for it. */
+export interface ModuleInstaller {
+  accept(module: Uint8Array, sha256: Uint8Array): Promise<void>;
+}
+
+/** Check a module the way the runtime's engine would: it fits the board's memory, compiles, links
+ *  against the HAL only, and its abi_version() is HAL_VERSION. Throws ModuleRejected. */
+export async function checkDeployModule(binary: Uint8Array): Promise<void> {
+  const refusal = memoryRefusal(binary, DEFAULT_MAX_PAGES);
+  if (refusal) throw new ModuleRejected(refusal);
+  let plain: WebAssembly.Module;
+  try { plain = await WebAssembly.compile(new Uint8Array(binary)); } catch (e) { throw new ModuleRejected(`module does not compile: ${(e as Error).message}`); }
+  const known = new Set<string>(HAL_IMPORT_NAMES);
+  for (const imp of WebAssembly.Module.imports(plain)) {
+    if (imp.module !== HAL_MODULE || imp.kind !== "function" || !known.has(imp.name)) throw new ModuleRejected(`module imports ${imp.module}.${imp.name}, which is not in HAL ABI v${HAL_VERSION}`);
+  }
+  const stub = Object.fromEntries(HAL_IMPORT_NAMES.map((n) => [n, () => 0]));
+  let version: number;
+  try {
+    const probe = new WebAssembly.Instance(plain, { [HAL_MODULE]: stub });
+    version = (probe.exports.abi_version as () => number)() >>> 0;
+  } catch (e) { throw new ModuleRejected(`module does not start or has no abi_version(): ${(e as Error).message}`); }
+  if (version !== HAL_VERSION) throw new ModuleRejected(`module's abi_version() is ${version}, this runtime implements ${HAL_VERSION}`);
+}
+
 export interface SimulatedRuntimeOptions {
   id: number;
   board: string;
@@ -34,7 +62,7 @@ export interface SimulatedRuntimeOptions {
 
 /** A VirtualDevice driven by the wall clock (device ms = ms since start), as a runtime on a board would
  *  run it, whose module a deploy can replace. */
-export class SimulatedRuntime {
+export class SimulatedRuntime implements ModuleInstaller {
   device?: VirtualDevice;
   private timer?: NodeJS.Timeout;
   private startedAt = 0;
@@ -46,25 +74,16 @@ export class SimulatedRuntime {
   /** Device milliseconds since start. */
   nowMs(): number { return Math.floor(performance.now() - this.startedAt); }
 
-  /** Check a module the way the runtime's engine would (compile, link against the HAL only,
-   *  abi_version() = HAL_VERSION) and prepare the simulator's fuel-instrumented copy. */
+  /** Check a module the way the runtime's engine would (checkDeployModule) and prepare the
+   *  simulator's fuel-instrumented copy. */
   async prepare(binary: Uint8Array): Promise<WebAssembly.Module> {
-    const refusal = memoryRefusal(binary, DEFAULT_MAX_PAGES);
-    if (refusal) throw new ModuleRejected(refusal);
-    let plain: WebAssembly.Module;
-    try { plain = await WebAssembly.compile(new Uint8Array(binary)); } catch (e) { throw new ModuleRejected(`module does not compile: ${(e as Error).message}`); }
-    const known = new Set<string>(HAL_IMPORT_NAMES);
-    for (const imp of WebAssembly.Module.imports(plain)) {
-      if (imp.module !== HAL_MODULE || imp.kind !== "function" || !known.has(imp.name)) throw new ModuleRejected(`module imports ${imp.module}.${imp.name}, which is not in HAL ABI v${HAL_VERSION}`);
-    }
-    const stub = Object.fromEntries(HAL_IMPORT_NAMES.map((n) => [n, () => 0]));
-    let version: number;
-    try {
-      const probe = new WebAssembly.Instance(plain, { [HAL_MODULE]: stub });
-      version = (probe.exports.abi_version as () => number)() >>> 0;
-    } catch (e) { throw new ModuleRejected(`module does not start or has no abi_version(): ${(e as Error).message}`); }
-    if (version !== HAL_VERSION) throw new ModuleRejected(`module's abi_version() is ${version}, this runtime implements ${HAL_VERSION}`);
+    await checkDeployModule(binary);
     return WebAssembly.compile(new Uint8Array(await instrumentFuel(binary)));
+  }
+
+  /** ModuleInstaller: check, prepare and install; resolves once the new module runs. */
+  async accept(module: Uint8Array, sha256: Uint8Array): Promise<void> {
+    this.install(await this.prepare(module), sha256);
   }
 
   /** Run `binary` (already prepared): at power-on the first time, else as a remote restart. */
@@ -111,7 +130,8 @@ export class SimulatedRuntime {
 }
 
 export interface DeployServerOptions {
-  runtime: SimulatedRuntime;
+  /** Where a received module goes: a SimulatedRuntime, or a fleet (host/simulate/fleet-deploy.ts). */
+  runtime: ModuleInstaller;
   /** Largest image accepted, header included (the ESP32 port: half of the wasm partition). */
   capacity?: number;
   host?: string;
@@ -179,11 +199,8 @@ export async function startDeployServer(options: DeployServerOptions): Promise<D
       const sha = createHash("sha256").update(module).digest();
       if (!sha.equals(image.subarray(12, 44))) return answer(DeployStatus.BAD_HASH, 0, "sha-256");
       done = true; // from here on the answer waits for the engine
-      options.runtime.prepare(module).then(
-        (prepared) => {
-          options.runtime.install(prepared, new Uint8Array(sha));
-          answer(DeployStatus.OK, 0, `installed ${sha.toString("hex").slice(0, 16)}`);
-        },
+      options.runtime.accept(module, new Uint8Array(sha)).then(
+        () => answer(DeployStatus.OK, 0, `installed ${sha.toString("hex").slice(0, 16)}`),
         (err: Error) => answer(DeployStatus.REJECTED, 0, err.message),
       );
     });

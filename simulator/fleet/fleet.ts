@@ -119,11 +119,14 @@ export class Fleet {
     return { status: r.status, batch: r.batch };
   }
 
-  /** Deploy a module (as built; sha256 of it) to one device at device time atMs: it restarts with it,
-   *  reset_info reason RESET_REMOTE, keeping its id. */
-  async deploy(deviceId: number, binary: Uint8Array, sha256: Uint8Array, atMs: number): Promise<void> {
-    const r = await this.shards[this.shardFor(deviceId)].request({ op: "deploy", device: deviceId, binary: await instrumentFuel(binary), sha256, atMs });
-    if (r.op === "error") throw new FleetError(r.message);
+  /** Deploy a module (as built; sha256 of it) to one device or several at device time atMs: each
+   *  restarts with it, reset_info reason RESET_REMOTE, keeping its id. */
+  async deploy(deviceIds: number | readonly number[], binary: Uint8Array, sha256: Uint8Array, atMs: number): Promise<void> {
+    const fueled = await instrumentFuel(binary); // once for all the devices
+    for (const device of typeof deviceIds === "number" ? [deviceIds] : deviceIds) {
+      const r = await this.shards[this.shardFor(device)].request({ op: "deploy", device, binary: fueled, sha256, atMs });
+      if (r.op === "error") throw new FleetError(r.message);
+    }
   }
 
   private shardFor(deviceId: number): number {

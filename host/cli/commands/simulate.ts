@@ -38,6 +38,7 @@ interface SimulateFlags {
   out?: string;
   workers?: string;
   dashboard?: string | boolean;
+  deployPort?: string;
   serial?: string;
   bridge?: string;
   mqtt?: string;
@@ -53,6 +54,13 @@ const positiveInt = (name: string, text: string): number => {
 
 /** The scenarios shipped with iotfw (scenarios/*.json), by name. */
 const SHIPPED_SCENARIOS = join(REPO_ROOT, "scenarios");
+
+/** A TCP port number, 0 meaning any free one. */
+const port = (name: string, text: string): number => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`${name} takes a port number from 0 to 65535, not "${text}"`);
+  return n;
+};
 
 /** A scenario file, or the name of a shipped one (`--scenario heat-wave`). */
 export function loadScenarioFile(pathOrName: string): ScenarioSpec {
@@ -84,6 +92,7 @@ export function register(program: Command): void {
     .option("-o, --out <file>", "write decoded frames as NDJSON to a file, or - for stdout")
     .option("--workers <n>", "processes to spread devices over (default: one per core)")
     .option("--dashboard [port]", "serve a live dashboard on localhost (default port 8080)")
+    .option("--deploy-port <port>", "take `iotfw deploy 127.0.0.1:<port>` as a board would: the module goes to every device (0: any free port)")
     .option("--bridge <url>", "send every device's frames to a bridge as devices on Wi-Fi (tcp://host:port)")
     .option("--mqtt <url>", "publish to an MQTT broker as `iotfw bridge --upstream <url>` would (topics: docs/mqtt.md)")
     .option("--serial <path>", "expose device 1 on a pseudo-terminal linked at <path>, as a board on USB (needs socat)")
@@ -124,6 +133,8 @@ export function register(program: Command): void {
           dashboardPort, serialPath: flags.serial, bridgeUrl: flags.bridge, mqttUrl: flags.mqtt, keysFile: flags.keys, engine: flags.engine, signal: abort.signal,
           onProgress: (p) => live?.update(p),
           onDashboard: (url) => process.stderr.write(`dashboard: ${url}\n`),
+          deployPort: flags.deployPort === undefined ? undefined : port("--deploy-port", flags.deployPort),
+          onDeployPort: (address) => process.stderr.write(`deploy port: ${address} (iotfw deploy ${address} --app <dir>)\n`),
         });
         live?.clear();
         if (result.outputClosed) return; // `| head` had what it wanted: end as quietly as `yes | head`
