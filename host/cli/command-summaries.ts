@@ -15,6 +15,7 @@ export const COMMAND_SUMMARIES = {
   build: { args: "", summary: "compile an app to Wasm, check it against a board, and pack it for flash" },
   ctl: { args: "<device> <command...>", summary: "send a control command to a device through a running bridge and wait for its ACK" },
   deploy: { args: "<device>", summary: "build an app and install it on a running device over TCP (no reflash of the runtime)" },
+  dev: { args: "", summary: "run the app on simulated devices, print their frames, and rebuild and hot-deploy it on every save" },
   doctor: { args: "", summary: "check which tools this machine has for each iotfw feature, and how to get the missing ones" },
   emulate: { args: "", summary: "run a virtual ESP32 (ROM bootloader, flash in a file, boots the flashed app) on a pty or TCP port" },
   flash: { args: "<port>", summary: "write the app (and the partition table if the device lacks the Wasm partition) to an ESP32" },

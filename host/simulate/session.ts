@@ -23,9 +23,11 @@ import { loadKeys } from "../bridge/keys.js";
 import { Bridge } from "../bridge/bridge.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { startDeployServer, type DeployServer } from "../../simulator/device/deploy-server.js";
 import { FleetDeployInstaller } from "./fleet-deploy.js";
+import { AppWatch, type Rebuild } from "./app-watch.js";
+import { describeFrame } from "../protocol/describe.js";
 
 export interface SimulateOptions {
   devices: number;
@@ -70,6 +72,10 @@ export interface SimulateOptions {
   onDashboard?(url: string): void;
   /** Called once the deploy port listens, with its host:port. */
   onDeployPort?(address: string): void;
+  /** `iotfw dev`: rebuild the app on every save and hot-deploy it into every device (app-watch.ts). */
+  onRebuild?(r: Rebuild): void;
+  /** How --out writes frames: NDJSON (default) or one readable line per frame (host/protocol/describe.ts). */
+  outFormat?: "ndjson" | "text";
 }
 
 export interface SimulateProgress {
@@ -119,7 +125,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   let out: WriteStream | NodeJS.WriteStream | undefined;
   let dashboard: Awaited<ReturnType<typeof startDashboard>> | undefined;
   let deployServer: DeployServer | undefined;
-  const installer = options.deployPort !== undefined ? new FleetDeployInstaller() : undefined;
+  const installer = options.deployPort !== undefined || options.onRebuild ? new FleetDeployInstaller() : undefined;
+  let appWatch: AppWatch | undefined;
   let serial: SerialExposure | undefined;
   let bridge: BridgeLinks | undefined;
   let mqttBridge: Bridge | undefined;
@@ -162,7 +169,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     }
     let text = "";
     for (const d of telemetry.ingest(slice.batch)) { // decoded once, as the module sent it
-      if (out) text += JSON.stringify(telemetry.toJson(d)) + "\n";
+      if (out) text += (options.outFormat === "text" ? describeFrame(d.frame, d.channels) : JSON.stringify(telemetry.toJson(d))) + "\n";
       feed?.addFrame(d.frame, d.tickMs);
     }
     if (keys) for (let i = 0; i < slice.batch.count; i++) telemetry.counters.linkBytes += keys.overhead(slice.batch.device[i]);
@@ -174,7 +181,11 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   try {
     if (options.out === "-") { out = process.stdout; out.on("error", onOutError); }
     else if (options.out) out = createWriteStream(options.out);
-    if (installer) {
+    if (installer && options.onRebuild) {
+      appWatch = new AppWatch(resolve(cwd, where.dir), { board, appDir: where.dir, outDir: options.buildDir, cwd }, installer, options.onRebuild);
+      appWatch.setCurrent(built.manifest.sha256);
+    }
+    if (installer && options.deployPort !== undefined) {
       deployServer = await startDeployServer({ runtime: installer, port: options.deployPort });
       options.onDeployPort?.(deployServer.address);
     }
@@ -213,6 +224,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     });
     return { ...progress(run.deviceMs, run.wallMs), interrupted: options.signal?.aborted === true && run.deviceMs < options.durationMs, outputClosed, app: `${built.manifest.app.name}@${built.manifest.app.version}`, sha256: built.manifest.sha256, shards: fleet.shardCount, engine: options.engine ?? "v8" };
   } finally {
+    appWatch?.close();
     installer?.cancel();
     await deployServer?.close();
     options.signal?.removeEventListener("abort", stopNow);

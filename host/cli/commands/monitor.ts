@@ -6,7 +6,8 @@
 // Says so after 5 s without a frame, with the likely cause. May touch: the port it opens.
 import type { Command } from "commander";
 import { openLink, parseLinkSpec, LinkError } from "../../link/open.js";
-import { BROADCAST_DEVICE, ChannelTables, encodeFrame, frameToJson, SerialReader, serialFrame, type Frame, type HelloChannel, type JsonObject } from "../../protocol/index.js";
+import { BROADCAST_DEVICE, ChannelTables, encodeFrame, frameToJson, SerialReader, serialFrame } from "../../protocol/index.js";
+import { describeFrame } from "../../protocol/describe.js";
 import { CliError } from "../errors.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
 import { parseDuration } from "../duration.js";
@@ -46,35 +47,6 @@ export class ConsoleText {
 function clean(line: string): string | null {
   const printable = line.replace(/[^\x20-\x7e\t]/g, "");
   return printable.trim().length >= 3 && printable.length >= 0.9 * line.length ? printable.trimEnd() : null;
-}
-
-const fmt = (v: unknown) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : v === null ? "-" : String(v));
-
-const channelList = (j: JsonObject) => (j.channels as JsonObject[]).map((c) => `${c.id}=${c.name}[${c.unit}]`).join(" ");
-
-/** One human-readable line for a decoded frame. */
-export function describeFrame(frame: Frame, channels?: readonly HelloChannel[]): string {
-  const j = frameToJson(frame, channels) as JsonObject;
-  const head = `dev ${frame.device} #${frame.seq} t=${frame.t}ms ${frame.type}`;
-  const name = (c: JsonObject) => (c.name ? `${c.name}${c.unit ? `[${c.unit}]` : ""}` : `ch${c.channel}`);
-  switch (frame.type) {
-    case "hello":
-      return `${head} ${j.firmware} on ${j.board}, abi ${j.abi}, sample ${j.samplePeriodMs} ms, channels: ` +
-        channelList(j);
-    case "channels":
-      return `${head} more channels: ${channelList(j)}`;
-    case "summary":
-      return `${head} window ${j.windowMs} ms: ` + (j.channels as JsonObject[])
-        .map((c) => `${name(c)} n=${c.count} mean=${fmt(c.mean)} min=${fmt(c.min)} max=${fmt(c.max)} sd=${fmt(c.std)}`).join("; ");
-    case "event":
-      return `${head} ${j.kind} ${name(j)} value=${fmt(j.value)} code=${j.code}`;
-    case "log":
-      return `${head} [${j.level}] ${j.text}`;
-    default: {
-      const { type: _t, device: _d, seq: _s, t: _tt, ...rest } = j;
-      return `${head} ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : fmt(v)}`).join(" ")}`;
-    }
-  }
 }
 
 export function register(program: Command): void {
