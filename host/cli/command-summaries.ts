@@ -8,11 +8,14 @@ export interface CommandSummary {
   /** Arguments as commander prints them after "[options]" (empty when none). */
   args: string;
   summary: string;
+  /** false for a command without options of its own (the listing then shows no "[options]"). */
+  options?: false;
 }
 
 export const COMMAND_SUMMARIES = {
   bridge: { args: "", summary: "forward device frames from serial ports and TCP to MQTT, HTTP, another bridge or NDJSON, through a durable spool" },
   build: { args: "", summary: "compile an app to Wasm, check it against a board, and pack it for flash" },
+  completion: { args: "<shell>", options: false, summary: "print a shell completion script (bash or zsh): iotfw completion bash > ~/.local/share/bash-completion/completions/iotfw" },
   ctl: { args: "<device> <command...>", summary: "send a control command to a device through a running bridge and wait for its ACK" },
   deploy: { args: "<device>", summary: "build an app and install it on a running device over TCP (no reflash of the runtime)" },
   dev: { args: "", summary: "run the app on simulated devices, print their frames, and rebuild and hot-deploy it on every save" },

@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { REPO_ROOT } from "../repo-root.js";
 import { CliError } from "./errors.js";
-import { COMMAND_SUMMARIES } from "./command-summaries.js";
+import { COMMAND_SUMMARIES, type CommandSummary } from "./command-summaries.js";
 
 export interface CommandModule {
   register(program: Command): void;
@@ -38,9 +38,9 @@ export async function createProgram(command?: string): Promise<Command> {
  *  (command-summaries.ts), none of their modules loaded. */
 export function createSummaryProgram(): Command {
   const program = baseProgram();
-  for (const [name, c] of Object.entries(COMMAND_SUMMARIES)) {
-    program.command(c.args ? `${name} ${c.args}` : name).description(c.summary).usage(c.args ? `[options] ${c.args}` : "[options]")
-      .option("-h, --help", "display help for command"); // so that the listing reads "[options]" as the full one does
+  for (const [name, c] of Object.entries(COMMAND_SUMMARIES) as Array<[string, CommandSummary]>) {
+    const cmd = program.command(c.args ? `${name} ${c.args}` : name).description(c.summary);
+    if (c.options !== false) cmd.option("-h, --help", "display help for command"); // the listing then reads "[options]", as the full one does
   }
   return program;
 }
