@@ -14,6 +14,7 @@ import { encodePartitionTable, TYPE_APP } from "./partition-table.js";
 import { checkModule } from "./wasm-check.js";
 import { encodeWasmImage } from "./wasm-image.js";
 import { buildFingerprint } from "./fingerprint.js";
+import { HARDWARE_MODULE, hardwareModule } from "./hardware-module.js";
 
 /** File names inside the out folder. */
 export const OUTPUT_FILES = {
@@ -106,7 +107,9 @@ export async function buildApp(options: BuildOptions): Promise<BuildResult> {
   }
   options.onCompile?.({ app: `${app.json.name} ${app.json.version}`, board: board.name });
 
-  const compiled = await compileAssemblyScript([APP_ENTRY], { app: { dir: app.dir, label: app.label }, target, extraArgs: app.json.ascArgs });
+  const compiled = await compileAssemblyScript([APP_ENTRY], {
+    app: { dir: app.dir, label: app.label, generated: { [HARDWARE_MODULE]: hardwareModule(app.json.hardware) } }, target, extraArgs: app.json.ascArgs,
+  });
   if (!compiled.ok || !compiled.binary) {
     throw new BuildError("compile", `app ${app.label} does not compile:\n${compiled.diagnostics}`);
   }

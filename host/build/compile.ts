@@ -44,6 +44,9 @@ export interface AppSource {
   dir: string;
   /** How diagnostics name the folder: the path as the user gave it (default: dir). */
   label?: string;
+  /** Files the compiler sees in the app folder when the folder has none of that name (app-relative
+   *  name -> text): the generated "./hardware" module (host/build/hardware-module.ts). */
+  generated?: Record<string, string>;
 }
 
 export interface CompileOptions {
@@ -144,7 +147,13 @@ export async function compileAssemblyScript(entries: string[], options: CompileO
       const internal = toPosix(relative(REPO_ROOT, abs));
       const { real, inApp } = locate(internal);
       let text: string;
-      try { text = await readFile(real, "utf8"); } catch { return null; }
+      try {
+        text = await readFile(real, "utf8");
+      } catch {
+        const generated = inApp ? options.app?.generated?.[toPosix(relative(app!.dir, real))] : undefined;
+        if (generated === undefined) return null;
+        text = generated;
+      }
       if (inApp && internal.endsWith(".ts")) text = rewriteIotfwImports(text, internal);
       // asconfig.json's `--use abort=firmware/hal/abort/halAbort` needs that file in the program even
       // when an app entry imports nothing from iotfw; appended, so line numbers stay exact.

@@ -34,7 +34,7 @@ export function scaffoldApp(dir: string, options: InitOptions = {}): InitResult 
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new BuildError("init", `app name "${name}" may only use letters, digits, ".", "_" and "-"`);
   const files: Record<string, string> = {
     [APP_ENTRY]: indexTs(name),
-    [APP_JSON]: JSON.stringify({ name, version: "0.1.0", board: options.board ?? DEFAULT_BOARD }, null, 2) + "\n",
+    [APP_JSON]: JSON.stringify({ name, version: "0.1.0", board: options.board ?? DEFAULT_BOARD, hardware: SCAFFOLD_HARDWARE }, null, 2) + "\n",
     "README.md": `# ${name}\n\nAn iotfw app for ${options.board ?? DEFAULT_BOARD} (app.json "board"). In this folder:\n\n` +
       "    iotfw build                     # -> build/<board>/\n    iotfw simulate --sensors 5      # this app, on simulated hardware\n    iotfw flash /dev/ttyUSB0\n",
   };
@@ -47,14 +47,25 @@ export function scaffoldApp(dir: string, options: InitOptions = {}): InitResult 
   return { dir: abs, name, files: Object.keys(files) };
 }
 
+/** The scaffold's one part, so that a new app has readings to show in `iotfw simulate` at once. */
+const SCAFFOLD_HARDWARE = [{ part: "bme280", bus: 0, address: 0x76 }];
+
 function indexTs(name: string): string {
   return `// ${name}: an iotfw app (AssemblyScript). Declare channels and attach sensors at top level;
 // the runtime calls the exports re-exported from iotfw/core/entry. "iotfw/..." imports resolve to
-// iotfw's firmware library (core, drivers, hal) when built with \`iotfw build\`.
-import { setFirmware, setSamplePeriod } from "iotfw/core";
+// iotfw's firmware library (core, drivers, hal) when built with \`iotfw build\`. "./hardware" is
+// generated from app.json "hardware", the one place parts, buses, addresses and pins are declared
+// (the simulator wires its models from the same list).
+import { attach, setFirmware, setSamplePeriod, setWindow } from "iotfw/core";
+import { Bme280 } from "iotfw/drivers/bme280";
+import { BME280_ADDRESS, BME280_BUS } from "./hardware";
 
 setFirmware("${name}", "0.1.0");
 setSamplePeriod(1000);
+
+// A BME280 (temperature, humidity, pressure); each channel summarised every 10 s.
+const bme = attach(new Bme280(BME280_BUS, BME280_ADDRESS));
+for (let ch = bme; ch < bme + 3; ch++) setWindow(ch, 10_000, 0);
 
 export * from "iotfw/core/entry";
 `;

@@ -21,7 +21,7 @@ describe("iotfw init", () => {
     const r = await runCli(["init", appDir], tmp);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(JSON.parse(readFileSync(join(appDir, "app.json"), "utf8"))).toEqual({ name: "garden-probe", version: "0.1.0", board: "esp32" });
+    expect(JSON.parse(readFileSync(join(appDir, "app.json"), "utf8"))).toEqual({ name: "garden-probe", version: "0.1.0", board: "esp32", hardware: [{ part: "bme280", bus: 0, address: 0x76 }] });
     const index = readFileSync(join(appDir, "index.ts"), "utf8");
     expect(index).toMatch(/^\/\/ garden-probe: /);
     expect(index).toContain(`export * from "iotfw/core/entry";`);
@@ -35,7 +35,7 @@ describe("iotfw init", () => {
     expect(byAbs.stderr).toMatch(/^compiling garden-probe \S+ for esp32\.\.\.\n$/); // the progress line, and no warning
     expect(byAbs.code).toBe(0);
     const manifest = JSON.parse(readFileSync(join(tmp, "out-abs", "manifest.json"), "utf8"));
-    expect(manifest.app).toEqual({ name: "garden-probe", version: "0.1.0", board: "esp32" });
+    expect(manifest.app).toEqual({ name: "garden-probe", version: "0.1.0", board: "esp32", hardware: [{ part: "bme280", bus: 0, address: 0x76 }] });
     parseWasmImage(readFileSync(join(tmp, "out-abs", "wasm-partition.bin")));
 
     const byRel = await runCli(["build", "--board", "esp32s3", "--app", "Garden Probe"], join(tmp, "projects"));
@@ -65,9 +65,11 @@ describe("iotfw init", () => {
   it("names the app's own files in compile errors, as the user gave the folder", async () => {
     const broken = join(tmp, "broken");
     await runCli(["init", broken], tmp);
-    writeFileSync(join(broken, "index.ts"), readFileSync(join(broken, "index.ts"), "utf8").replace("setSamplePeriod(1000);", "setSamplePeriod(notDefined);"));
+    const source = readFileSync(join(broken, "index.ts"), "utf8");
+    writeFileSync(join(broken, "index.ts"), source.replace("setSamplePeriod(1000);", "setSamplePeriod(notDefined);"));
+    const line = source.split("\n").findIndex((l) => l.startsWith("setSamplePeriod(1000);")) + 1;
     const r = await runCli(["build", "--board", "esp32", "--app", "broken", "--out", join(tmp, "out-broken")], tmp);
-    expect(r.stderr).toMatch(/^broken\/index\.ts:7:17: error TS2304: Cannot find name 'notDefined'\.$/m);
+    expect(r.stderr).toMatch(new RegExp(`^broken/index\\.ts:${line}:17: error TS2304: Cannot find name 'notDefined'\\.$`, "m"));
     expect(r.code).toBe(1);
   });
 

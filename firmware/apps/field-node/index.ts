@@ -7,17 +7,14 @@ import { HcSr04 } from "../../drivers/hcsr04/hcsr04";
 import { Potentiometer } from "../../drivers/analog/potentiometer";
 import { ChipTemperature, HallSensor } from "../../drivers/chip/chip";
 
-const DHT22_PIN = 4;
-const HCSR04_TRIGGER_PIN = 5;
-const HCSR04_ECHO_PIN = 18;
-const POT_ADC_PIN = 34;
+import { DHT22_PIN, HCSR04_ECHO_PIN, HCSR04_TRIGGER_PIN, POTENTIOMETER_PIN } from "./hardware"; // from app.json "hardware"
 
 setFirmware("field-node", "0.1.0");
 setSamplePeriod(2000);   // the DHT22's minimum interval between reads (datasheet 7.4)
 
 const air = attach(new Dht22(DHT22_PIN));
 const level = attach(new HcSr04(HCSR04_TRIGGER_PIN, HCSR04_ECHO_PIN));
-attach(new Potentiometer(POT_ADC_PIN));
+attach(new Potentiometer(POTENTIOMETER_PIN));
 attach(new ChipTemperature(), 10_000);
 attach(new HallSensor(), 10_000);
 
