@@ -2,7 +2,8 @@
 // without the token is answered 401 from the headers and its connection closed without reading it, an
 // oversized body is 413; 1 MB of random bytes on a TCP link is counted byte for byte while a real
 // device's frames flow on another connection, and past the garbage budget the connection is closed;
-// device-id caps drop and count frames from new ids. May touch: temp folders, loopback ports.
+// device-id caps drop and count frames from new ids; HTTP connections past their cap are closed at once.
+// May touch: temp folders, loopback ports.
 import { readFileSync, existsSync, rmSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
@@ -124,6 +125,27 @@ describe("HTTP API against abuse", () => {
     await waitFor(() => c2.text().includes("\r\n\r\n"), "an answer to the chunked body");
     expect(c2.text()).toMatch(/^HTTP\/1\.1 413 /);
     await waitFor(() => c1.closed() && c2.closed(), "both connections closed");
+  });
+  it("connections past --max-http-connections are closed at once, counted and logged once; the API answers once they go", async () => {
+    const log: string[] = [];
+    const { b } = await startBridge({ maxHttpConnections: 4, log: (l) => log.push(l) });
+    const port = b.httpAddress!.port;
+    const held = [];
+    for (let i = 0; i < 4; i++) held.push(await connect(port)); // idle: they send nothing
+    const refused = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await connect(port);
+      const c = rawClient(s);
+      refused.push(c);
+      s.write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    await waitFor(() => refused.every((c) => c.closed()), "the connections past the cap closed");
+    expect(refused.map((c) => c.text())).toEqual(["", "", ""]); // closed unanswered
+    for (const s of held) s.destroy();
+    // The bridge sees the held ones go a moment later; until then a request may be refused as well.
+    const count = await waitFor(() => metric(b, "iotfw_bridge_connections_refused_total", 'reason="http_connection_limit"').catch(() => 0), "the API answering again");
+    expect(count).toBeGreaterThanOrEqual(3);
+    expect(log.filter((l) => l.includes("--max-http-connections"))).toHaveLength(1);
   });
 });
 

@@ -2,7 +2,8 @@
 // open to whoever can reach the port (loopback by default); GET /devices and POST /devices/<id>/control
 // need the bearer token the bridge generated at start. Client input never makes a 500 (issue 11): a bad
 // request target or percent-encoding is 400, a body is refused (401 without the token, 413 over
-// BODY_MAX) from its headers, without reading it, and that connection is closed (docs/bridge.md "Limits").
+// BODY_MAX) from its headers, without reading it, and that connection is closed; open connections are
+// capped (docs/bridge.md "Limits").
 // May touch: the port it binds.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -17,6 +18,10 @@ export interface ApiHandlers {
   devices(): unknown;
   control(device: number, command: ReturnType<typeof parseCommand>, timeoutMs: number): Promise<ControlResult>;
   log?(line: string): void;
+  /** Open connections at once (docs/bridge.md "Limits"); one more is closed as soon as it is accepted
+   *  and reported to connectionRefused. 0 or absent: no cap. */
+  maxConnections?: number;
+  connectionRefused?(remoteAddress: string | undefined): void;
 }
 
 /** The largest request body read (a control command is a few dozen bytes). */
@@ -100,6 +105,13 @@ export class Api {
       if (e instanceof RequestError) return refuse(req, res, e.status, { ok: false, error: e.message });
       send(res, 500, { ok: false, error: String(e) }); // ours, not the client's
     }));
+    // Whoever reaches the port could otherwise hold descriptors until the bridge has none left for its
+    // devices: past the cap Node closes a new connection at once and says so with "drop".
+    const cap = this.handlers.maxConnections ?? 0;
+    if (cap > 0) {
+      server.maxConnections = cap;
+      server.on("drop", (d) => this.handlers.connectionRefused?.(d?.remoteAddress));
+    }
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", (e: NodeJS.ErrnoException) => reject(new Error(e.code === "EADDRINUSE" ? `--http ${host}:${port} is in use` : e.message)));

@@ -102,8 +102,9 @@ export class Bridge implements Ingest {
   private readonly serials: SerialInput[] = [];
   private tcp: TcpInput | null = null;
   private api: Api | null = null;
-  /** The group commit the records being added now go in, and their counts per input kind (frames_in). */
-  private accepting: { commit: Promise<void>; counts: Map<string, [frames: number, bytes: number]>; remembered: Array<[device: number, seq: number, crc: number]> } | null = null;
+  /** The group commit the records being added now go in, their counts per input kind (frames_in), and
+   *  the frames de-duplication remembered for it, flat: device, seq, crc, device, ... (no array per frame). */
+  private accepting: { commit: Promise<void>; counts: Map<string, [frames: number, bytes: number]>; remembered: number[] } | null = null;
   /** "tcp", "serial": the frames_in label of each link. */
   private readonly linkKinds = new WeakMap<DeviceLink, string>();
   private lockFile = "";
@@ -183,6 +184,7 @@ export class Bridge implements Ingest {
       this.tcp = new TcpInput(this, this.limits);
       this.limits.checkDescriptors();
       m.gauge("iotfw_bridge_tcp_connections", "TCP connections open now (capped by --max-connections).", () => this.tcp?.size ?? 0);
+      this.tcp.gate.expose(m);
       this.tcpAddress = await this.tcp.listen(host, port).catch((e: NodeJS.ErrnoException) => {
         throw new BridgeError(`--listen ${o.listen}: ${e.code === "EADDRINUSE" ? "address in use" : e.message}`);
       });
@@ -201,6 +203,8 @@ export class Bridge implements Ingest {
         log: this.log,
         devices: () => this.devices.list(),
         control: (device, command, timeoutMs) => this.control(device, command, timeoutMs),
+        maxConnections: this.limits.settings.maxHttpConnections,
+        connectionRefused: (from) => this.limits.httpRefused(from),
       });
       this.httpAddress = await this.api.listen(host, port);
       const url = `http://${host.includes(":") ? `[${host}]` : host}:${this.httpAddress.port}`;
@@ -289,18 +293,18 @@ export class Bridge implements Ingest {
     const commit = this.spool.durable();
     if (this.accepting?.commit !== commit) {
       const counts = new Map<string, [frames: number, bytes: number]>();
-      const remembered: Array<[device: number, seq: number, crc: number]> = [];
+      const remembered: number[] = [];
       this.accepting = { commit, counts, remembered };
       commit.then(() => {
         for (const [kind, [n, b]] of counts) { this.metrics.framesIn.inc(kind, n); this.metrics.bytesIn.inc(kind, b); }
       }, () => {
         // The commit failed (a full disk): its frames were refused after all. De-duplication forgets them
         // so that the same frames sent again (a bridge below resends what it was not acked) are taken.
-        for (const [device, seq, c] of remembered) this.dedupe.forget(device, seq, c);
+        for (let i = 0; i < remembered.length; i += 3) this.dedupe.forget(remembered[i], remembered[i + 1], remembered[i + 2]);
         for (const [n] of counts.values()) this.metrics.rejected.inc("spool_failed", n);
       });
     }
-    if (crc !== undefined) this.accepting.remembered.push([record.device, record.seq, crc]);
+    if (crc !== undefined) this.accepting.remembered.push(record.device, record.seq, crc);
     let kind = this.linkKinds.get(link);
     if (kind === undefined) this.linkKinds.set(link, (kind = link.id.split(":")[0]));
     const c = this.accepting.counts.get(kind);
@@ -311,8 +315,12 @@ export class Bridge implements Ingest {
 
   /** Resolves when everything the inputs handed over so far is on disk or was refused (never rejects). */
   settled(): Promise<void> {
-    return this.spool.durable().catch(() => undefined);
+    // One promise per commit, not one per read (a read per frame, with 2,000 devices on their own connections).
+    const commit = this.spool.durable();
+    if (this.settling?.commit !== commit) this.settling = { commit, settled: commit.catch(() => undefined) };
+    return this.settling.settled;
   }
+  private settling: { commit: Promise<void>; settled: Promise<void> } | null = null;
 
   json(conn: TcpConnection, kind: "json-control" | "json-data", value: unknown): void {
     if (this.keys) return this.metrics.rejected.inc("json_unsigned"); // JSON nodes cannot sign: refused under --keys

@@ -4,7 +4,8 @@
 // plus acknowledgements back, docs/bridge.md "Bridge to bridge"). Inputs only read and hand what they
 // read to an Ingest; each connection or port is a DeviceLink that control frames go down. The TCP
 // listener enforces the connection limits (docs/bridge.md "Limits"; settings in limits.ts): a cap on
-// open connections, an idle timeout, and a garbage budget per connection.
+// open connections, an idle timeout, a garbage budget per connection, and, shared by all connections,
+// a bound on frames waiting for the disk (intake.ts).
 // May touch: the serial ports and the listening socket it is given.
 import { existsSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
@@ -14,7 +15,8 @@ import {
   type ControlCommand, type Frame,
 } from "../protocol/index.js";
 import type { DeviceLink } from "./devices.js";
-import type { Limits } from "./limits.js";
+import { IntakeGate, type Gated } from "./intake.js";
+import { LIMIT_DEFAULTS, type Limits } from "./limits.js";
 
 /** What the bridge does with what inputs read. frame() and json() check and queue an item for the spool
  *  at once; settled() resolves once everything handed over so far is on disk or was refused. */
@@ -111,7 +113,7 @@ export class SerialInput implements DeviceLink {
 }
 
 /** One accepted TCP connection: a device, a MicroPython node, or a bridge below this one. */
-export class TcpConnection implements DeviceLink {
+export class TcpConnection implements DeviceLink, Gated {
   readonly id: string;
   open = true;
   mode: "pending" | "iotfw" | "json" | "chain" = "pending";
@@ -122,21 +124,23 @@ export class TcpConnection implements DeviceLink {
   private readonly reader = new TcpReader({ decode: decodeFrameAllowingHmac });
   private head = Buffer.alloc(0);
   private tail: Promise<void> = Promise.resolve();
-  private pending = 0;
   private processed = 0;
-  private paused = false;
   /** Paused for one turn of the event loop after a large read (see onData). */
   private yielding = false;
   /** reader.discardedBytes already reported, and the garbage since the last valid message. */
   private discardedSeen = 0;
   private garbageRun = 0;
 
-  constructor(readonly socket: Socket, private readonly ingest: Ingest, private readonly limits?: Limits) {
+  /** `gate`: the bound on frames waiting for the disk, shared by all connections (intake.ts). */
+  constructor(readonly socket: Socket, private readonly ingest: Ingest, private readonly limits?: Limits,
+    private readonly gate = new IntakeGate(LIMIT_DEFAULTS.maxPendingFrames)) {
     this.id = `tcp:${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", () => undefined); // "close" follows
-    socket.on("close", () => { this.open = false; ingest.linkClosed(this); });
+    socket.on("close", () => { this.open = false; gate.leave(this); ingest.linkClosed(this); });
+    gate.join(this);
+    if (gate.closed) socket.pause();
     // An idle connection holds a descriptor: a peer that opens many and sends nothing would starve
     // devices and the HTTP API of them (issue 11). Any byte, either way, restarts the clock.
     const idle = limits?.settings.idleTimeoutMs ?? 0;
@@ -153,6 +157,12 @@ export class TcpConnection implements DeviceLink {
     if (this.socket.destroyed) return;
     this.limits?.closed(reason);
     this.socket.destroy();
+  }
+
+  /** Read while neither the gate nor a yield holds this connection back. */
+  gateChanged(): void {
+    if (this.gate.closed || this.yielding) this.socket.pause();
+    else this.socket.resume();
   }
 
   get peerAddress(): string {
@@ -205,17 +215,16 @@ export class TcpConnection implements DeviceLink {
     if (count >= YIELD_AFTER_MESSAGES && !this.yielding) {
       this.yielding = true;
       this.socket.pause();
-      setImmediate(() => { this.yielding = false; if (!this.paused) this.socket.resume(); });
+      setImmediate(() => { this.yielding = false; this.gateChanged(); });
     }
-    // Backpressure: stop reading while this connection's frames wait for the disk.
-    this.pending += count;
-    if (this.pending > 4000 && !this.paused) { this.paused = true; this.socket.pause(); }
+    // Backpressure: past the bound on frames waiting for the disk, over all connections, every
+    // connection stops reading (intake.ts); the kernel's TCP window pushes back on the senders.
+    this.gate.add(count);
     // Commits complete in order, so this read's frames are on disk when both it and the reads before are.
     const onDisk = this.ingest.settled();
     this.tail = this.tail.then(() => onDisk).then(() => {
-      this.pending -= count;
+      this.gate.done(count);
       this.processed += count;
-      if (this.paused && this.pending < 1000) { this.paused = false; if (!this.yielding) this.socket.resume(); }
       if (this.mode === "chain" && this.open) {
         // Frames were refused since this read began (ours among them, perhaps: the disk was full when they
         // came, or their commit failed; a commit's outcome is counted before settled() resolves): no ack,
@@ -251,8 +260,12 @@ export class TcpConnection implements DeviceLink {
 export class TcpInput {
   private server: Server | null = null;
   private readonly connections = new Set<TcpConnection>();
+  /** Frames of all connections waiting for their commit (the iotfw_bridge_intake_* metrics). */
+  readonly gate: IntakeGate;
 
-  constructor(private readonly ingest: Ingest, private readonly limits?: Limits) {}
+  constructor(private readonly ingest: Ingest, private readonly limits?: Limits) {
+    this.gate = new IntakeGate(limits?.settings.maxPendingFrames ?? LIMIT_DEFAULTS.maxPendingFrames);
+  }
 
   /** Open connections now (the iotfw_bridge_tcp_connections gauge). */
   get size(): number { return this.connections.size; }
@@ -260,7 +273,7 @@ export class TcpInput {
   /** Listen; resolves with the bound address (port 0 picks a free one). */
   async listen(host: string, port: number): Promise<AddressInfo> {
     const server = createServer((socket) => {
-      const c = new TcpConnection(socket, this.ingest, this.limits);
+      const c = new TcpConnection(socket, this.ingest, this.limits, this.gate);
       this.connections.add(c);
       socket.on("close", () => this.connections.delete(c));
     });

@@ -19,6 +19,11 @@ export interface LimitOptions {
   idleTimeoutMs?: number;
   /** A TCP connection whose garbage since its last valid message passes this is closed; 0 = never. */
   maxGarbageBytes?: number;
+  /** Frames read from TCP and waiting for their commit, over all connections, at which every
+   *  connection stops reading until half of them are on disk (intake.ts); 0 = no bound. */
+  maxPendingFrames?: number;
+  /** Open connections to the HTTP API at once; one more is closed as soon as it is accepted. */
+  maxHttpConnections?: number;
 }
 
 /** Sized for a Raspberry Pi with the usual 1024-descriptor limit: room is left for the spool, the
@@ -30,9 +35,17 @@ export const LIMIT_DEFAULTS: Required<LimitOptions> = {
   maxDevicesPerConnection: 4096,
   idleTimeoutMs: 5 * 60_000,
   maxGarbageBytes: 1024 * 1024,
+  // ~1 KiB of memory each while it waits (bytes, decoded frame, record): 16 MiB at most. At 30,000
+  // frames/s that is half a second of a slow fdatasync before reading pauses (8,192 paused the
+  // bench's 30,000 frames/s step on a busy machine); with commits every few ms, well over 100,000
+  // frames/s into the spool.
+  maxPendingFrames: 16_384,
+  // A scraper, `iotfw ctl` and a dashboard need a few; each open one costs a descriptor and a parser.
+  maxHttpConnections: 16,
 };
 
-/** Descriptors the bridge needs besides device connections (Node itself, spool, upstreams, HTTP). */
+/** Descriptors the bridge needs besides device and HTTP API connections (Node itself, spool, upstreams,
+ *  listening sockets). */
 const DESCRIPTOR_RESERVE = 32;
 
 export class Limits {
@@ -60,9 +73,15 @@ export class Limits {
     this.log(`${line} (logged once; every hit is counted in /metrics)`);
   }
 
-  /** A TCP connection closed on accept (over the cap, or accept failed). */
-  refused(reason: "connection_limit" | "accept_failed"): void {
+  /** A connection closed on accept (over a cap, or accept failed). */
+  refused(reason: "connection_limit" | "accept_failed" | "http_connection_limit"): void {
     this.metrics.connectionsRefused.inc(reason);
+  }
+
+  /** A connection to the HTTP API closed on accept: --max-http-connections were open. */
+  httpRefused(from: string | undefined): void {
+    this.refused("http_connection_limit");
+    this.once("http-connections", `HTTP API: connection from ${from ?? "?"} closed: ${this.settings.maxHttpConnections} connections open (--max-http-connections)`);
   }
 
   /** A TCP connection the bridge closed because of a limit. */
@@ -101,9 +120,10 @@ export class Limits {
       if (!m || m[1] === "unlimited") return;
       soft = Number(m[1]);
     } catch { return; } // not Linux: nothing to check
-    const need = this.settings.maxConnections + DESCRIPTOR_RESERVE;
+    const { maxConnections, maxHttpConnections } = this.settings;
+    const need = maxConnections + maxHttpConnections + DESCRIPTOR_RESERVE;
     if (soft < need) {
-      this.log(`the descriptor limit (ulimit -n ${soft}) is below --max-connections ${this.settings.maxConnections} + ${DESCRIPTOR_RESERVE} for the bridge itself: lower --max-connections or raise the limit`);
+      this.log(`the descriptor limit (ulimit -n ${soft}) is below --max-connections ${maxConnections} + --max-http-connections ${maxHttpConnections} + ${DESCRIPTOR_RESERVE} for the bridge itself: lower them or raise the limit`);
     }
   }
 }

@@ -62,7 +62,7 @@ export class Metrics {
   readonly bytesOut = new Counter("iotfw_bridge_bytes_out_total", "Frame bytes of records confirmed by an upstream.", "upstream");
   readonly rejected = new Counter("iotfw_bridge_rejected_total", "Frames or blocks refused, by reason.", "reason");
   readonly garbageBytes = new Counter("iotfw_bridge_garbage_bytes_total", "Bytes dropped by the link readers (noise, truncated or corrupt frames), by link (tcp, or serial:<path>).", "link");
-  readonly connectionsRefused = new Counter("iotfw_bridge_connections_refused_total", "TCP connections closed as soon as accepted: --max-connections were open (or accept failed).", "reason");
+  readonly connectionsRefused = new Counter("iotfw_bridge_connections_refused_total", "Connections closed as soon as accepted, by reason: connection_limit (--max-connections TCP connections open), http_connection_limit (--max-http-connections to the HTTP API), accept_failed.", "reason");
   readonly connectionsClosed = new Counter("iotfw_bridge_connections_closed_total", "TCP connections the bridge closed, by reason (idle, garbage).", "reason");
   readonly duplicates = new Counter("iotfw_bridge_duplicates_total", "Frames dropped as duplicates of an accepted (device, session, seq).");
   readonly seqGaps = new Counter("iotfw_bridge_sequence_gaps_total", "Sequence numbers missing between accepted frames, by device.", "device");

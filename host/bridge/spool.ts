@@ -7,15 +7,15 @@
 // (drop-oldest; counted). A failed write (disk full) refuses appends until a probe finds the disk
 // writable again (spool-disk.ts; backoff), it is a state, not the end. Written by hand: an append-only
 // log with a checkpoint is ~300 lines and no small, maintained npm package fits (see docs/bridge.md).
+// Beside it: spool-format.ts (the files), spool-disk.ts (full disk), spool-checkpoint.ts, spool-recent.ts.
 // May touch: files inside its directory only.
 import { mkdirSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  CHECKPOINT, failureReason, MIN_SPOOL_BYTES, noSpaceError, removeStaleTemps, replaceFile, replaceFileSync, RESERVE_BYTES, reserveSync,
-  segmentBytesFor, WriteFailure,
-} from "./spool-disk.js";
+import { Checkpoint } from "./spool-checkpoint.js";
+import { CHECKPOINT, failureReason, MIN_SPOOL_BYTES, removeStaleTemps, RESERVE_BYTES, reserveSync, segmentBytesFor, WriteFailure } from "./spool-disk.js";
 import { loadSegments, readRecords, RECORD_HEAD, segmentName, serializeRecords, type Segment } from "./spool-format.js";
+import { RecentRecords } from "./spool-recent.js";
 
 export { MIN_SPOOL_BYTES } from "./spool-disk.js";
 export { spoolDiskBytes } from "./spool-format.js";
@@ -29,7 +29,8 @@ export interface SpoolOptions {
   segmentBytes?: number;
   /** Minimum ms between group commits (default 0: the next commit starts when the last one ends). */
   commitIntervalMs?: number;
-  /** Newest records kept in memory for the readers (default 20,000); older ones are read from disk. */
+  /** Newest records kept in memory for the readers that keep up (default 20,000; spool-recent.ts);
+   *  older ones, and all of them while no reader is that close, are read from disk. */
   memoryRecords?: number;
   /** Names of the readers (one per upstream), each with its own delivered position. */
   readers: string[];
@@ -75,7 +76,7 @@ export class Spool {
   /** Index after the last record on disk. */
   private durableEnd = 0;
   private readonly readers = new Map<string, Reader>();
-  private memory: SpoolEntry[] = [];
+  private memory: RecentRecords;
   private pending: PendingCommit = { entries: [], bytes: 0, done: null };
   /** The commit being written now. */
   private writing: PendingCommit | null = null;
@@ -85,14 +86,11 @@ export class Spool {
   /** A write failed (disk full, I/O error): appends are refused until a probe of the disk succeeds. */
   private readonly writeFailure: WriteFailure;
   private closed = false;
-  private checkpointDirty = false;
-  private checkpointTimer: NodeJS.Timeout | null = null;
-  private checkpointing: Promise<void> | null = null;
+  private readonly checkpoint: Checkpoint;
   /** What the segments may take: maxBytes less the reserve. */
   private readonly segmentBudget: number;
   private readonly segmentBytes: number;
   private readonly commitIntervalMs: number;
-  private readonly memoryRecords: number;
   private readonly log: (line: string) => void;
 
   private constructor(readonly dir: string, options: SpoolOptions) {
@@ -103,8 +101,9 @@ export class Spool {
     this.log = options.log ?? (() => undefined);
     this.writeFailure = new WriteFailure(dir, this.log, () => { this.lastCommit = Promise.resolve(); });
     this.commitIntervalMs = options.commitIntervalMs ?? 0;
-    this.memoryRecords = options.memoryRecords ?? 20_000;
+    this.memory = new RecentRecords(options.memoryRecords ?? 20_000);
     for (const name of options.readers) this.readers.set(name, { acked: -1, next: 0 });
+    this.checkpoint = new Checkpoint(dir, () => this.checkpointText(), (e) => this.fail(e), this.log);
   }
 
   /** Open (or create) the spool in `dir`. Every record still on disk is passed to `onRecord`, oldest
@@ -223,8 +222,9 @@ export class Spool {
         this.writing = null;
         this.stats.appended += batch.entries.length;
         this.durableEnd = batch.entries[batch.entries.length - 1].index + 1;
-        for (const e of batch.entries) this.memory.push(e);
-        if (this.memory.length > this.memoryRecords * 1.25) this.memory.splice(0, this.memory.length - this.memoryRecords);
+        let lead = 0;
+        for (const r of this.readers.values()) lead = Math.max(lead, r.next);
+        this.memory.committed(batch.entries, lead);
         batch.done?.resolve();
         for (const r of this.readers.values()) r.wake?.();
         const wait = this.commitIntervalMs - (Date.now() - started);
@@ -280,7 +280,7 @@ export class Spool {
    *  space is freed too), or remove the segment it had started, and close it: the next write starts a
    *  new segment. Memory is emptied, as it must be numbered without gaps (readers read from disk). */
   private async rollback(): Promise<void> {
-    this.memory = [];
+    this.memory.clear();
     const seg = this.segments.at(-1);
     const fh = this.fh;
     this.fh = null;
@@ -307,7 +307,7 @@ export class Spool {
       }
       this.stats.bytes -= seg.size;
       try { unlinkSync(seg.path); } catch { /* already gone */ }
-      this.checkpointDirty = true;
+      this.checkpoint.changed();
     }
     this.stats.segments = this.segments.length;
   }
@@ -333,16 +333,13 @@ export class Spool {
   /** Drop from memory what every reader has been given: readers only move forward (a retried batch is
    *  kept by its forwarder), and entries dropped young cost the garbage collector little. */
   private forgetRead(): void {
-    if (this.memory.length === 0) return;
     let minNext = Infinity;
     for (const r of this.readers.values()) minNext = Math.min(minNext, r.next);
-    const done = Math.min(minNext - this.memory[0].index, this.memory.length);
-    if (done >= 256 || (done > 0 && done === this.memory.length)) this.memory.splice(0, done);
+    this.memory.given(minNext);
   }
 
   private read(from: number, max: number): SpoolEntry[] {
-    const memStart = this.memory.length ? this.memory[0].index : Infinity;
-    if (from >= memStart) return this.memory.slice(from - memStart, Math.min(this.durableEnd, from + max) - memStart);
+    if (from >= this.memory.start) return this.memory.slice(from, Math.min(this.durableEnd, from + max));
     const seg = this.segments.find((s) => s.last >= from);
     if (!seg) return [];
     from = Math.max(from, seg.first); // past a gap a failed write left
@@ -354,8 +351,7 @@ export class Spool {
     const reader = this.reader(readerName);
     if (index <= reader.acked) return;
     reader.acked = index;
-    this.checkpointDirty = true;
-    this.checkpointTimer ??= setTimeout(() => { this.checkpointTimer = null; void this.writeCheckpointAsync(); }, 100);
+    this.checkpoint.soon();
     // Delete segments every reader is done with, keeping the newest two for de-duplication at restart.
     let minAcked = Infinity;
     for (const r of this.readers.values()) minAcked = Math.min(minAcked, r.acked);
@@ -373,32 +369,6 @@ export class Spool {
     return JSON.stringify({ nextIndex: this.durableEnd, acked });
   }
 
-  /** Write the readers' positions durably (temp file, fsync, rename; on a full disk in the reserve's
-   *  room); at close. Never throws: if it cannot be written the previous checkpoint stands (whole), and
-   *  what was confirmed since is sent again at the next start. */
-  writeCheckpoint(): void {
-    if (!this.checkpointDirty) return;
-    this.checkpointDirty = false;
-    try {
-      if (replaceFileSync(this.dir, CHECKPOINT, this.checkpointText())) this.fail(noSpaceError()); // it needed the reserve
-    } catch (e) {
-      this.checkpointDirty = true;
-      this.log(`spool: checkpoint not written (${failureReason(e as Error)}); the previous one stands`);
-    }
-  }
-
-  /** The same while running, without blocking the event loop on the fsync (every 100 ms at most; one
-   *  at a time, so close() waits for it before writing its own). */
-  private async writeCheckpointAsync(): Promise<void> {
-    if (!this.checkpointDirty || this.checkpointing || this.closed) return;
-    this.checkpointDirty = false;
-    this.checkpointing = replaceFile(this.dir, CHECKPOINT, this.checkpointText())
-      .then((usedReserve) => { if (usedReserve && !this.closed) this.fail(noSpaceError()); }) // the disk is full
-      .catch(() => { this.checkpointDirty = true; }); // written again with the next ack or at close
-    await this.checkpointing;
-    this.checkpointing = null;
-  }
-
   private reader(name: string): Reader {
     const r = this.readers.get(name);
     if (!r) throw new Error(`no spool reader ${name}`);
@@ -410,10 +380,7 @@ export class Spool {
     while (this.committing || this.pending.entries.length) await new Promise((r) => setTimeout(r, 5));
     this.closed = true;
     this.writeFailure.stop();
-    await this.checkpointing;
-    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
-    this.checkpointTimer = null;
-    this.writeCheckpoint();
+    await this.checkpoint.close();
     for (const r of this.readers.values()) r.wake?.();
     await this.fh?.close();
     this.fh = null;

@@ -20,8 +20,9 @@ export interface Scrape { framesIn: number; framesOut: number; buckets: Map<numb
 export class BridgeChild {
   private constructor(readonly proc: ChildProcess, readonly tcp: number, readonly http: number, readonly spool: string) {}
 
-  /** `nodeArgs` go to node before the CLI (e.g. --cpu-prof when looking into a figure). */
-  static async start(upstream: string, extra: string[] = [], nodeArgs: string[] = []): Promise<BridgeChild> {
+  /** `nodeArgs` go to node before the CLI (e.g. --cpu-prof when looking into a figure; default from
+   *  IOTFW_BENCH_BRIDGE_NODE_ARGS, space-separated, to try a V8 flag on every figure). */
+  static async start(upstream: string, extra: string[] = [], nodeArgs = (process.env.IOTFW_BENCH_BRIDGE_NODE_ARGS ?? "").split(" ").filter(Boolean)): Promise<BridgeChild> {
     const spool = tempDir("iotfw-bench-bridge-");
     const proc = spawn(process.execPath, [...nodeArgs, CLI, "bridge", "--listen", "tcp://127.0.0.1:0", "--http", "127.0.0.1:0",
       "--upstream", upstream, "--spool", spool, ...extra], { stdio: ["ignore", "pipe", "pipe"] });

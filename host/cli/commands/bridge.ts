@@ -4,10 +4,12 @@
 // May touch: the spool directory, the ports and serial devices named on the command line.
 import type { Command } from "commander";
 import { Bridge, BridgeError, DEFAULT_HTTP, DEFAULT_SPOOL_DIR } from "../../bridge/bridge.js";
+import { HeapMode } from "../../bridge/heap-mode.js";
 import { KeysError } from "../../bridge/keys.js";
 import { LIMIT_DEFAULTS } from "../../bridge/limits.js";
 import { MIN_SPOOL_BYTES } from "../../bridge/spool.js";
 import { CliError } from "../errors.js";
+import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
 interface BridgeFlags {
   serial: string[];
@@ -27,6 +29,8 @@ interface BridgeFlags {
   maxDevices: string;
   maxDevicesPerConnection: string;
   idleTimeout: string;
+  maxPendingFrames: string;
+  maxHttpConnections: string;
   maxGarbage: string;
 }
 
@@ -58,7 +62,7 @@ function count(text: string, option: string): number {
 export function register(program: Command): void {
   program
     .command("bridge")
-    .description("forward device frames from serial ports and TCP to MQTT, HTTP, another bridge or NDJSON, through a durable spool")
+    .description(COMMAND_SUMMARIES.bridge.summary)
     .option("-s, --serial <path>", "a serial port with a device (repeatable; reopened when it comes back)", collect, [])
     .option("--baud <rate>", "serial baud rate", "115200")
     .option("-l, --listen <tcp://host:port>", "listen for devices, MicroPython nodes and bridges below (e.g. tcp://0.0.0.0:7600)")
@@ -78,6 +82,8 @@ export function register(program: Command): void {
     .option("--max-devices-per-connection <n>", "distinct device ids on one connection or serial port", String(LIMIT_DEFAULTS.maxDevicesPerConnection))
     .option("--idle-timeout <duration>", "close a TCP connection silent this long (e.g. 500ms, 30s, 5m; 0: never)", `${LIMIT_DEFAULTS.idleTimeoutMs / 60_000}m`)
     .option("--max-garbage <size>", "close a TCP connection after this much garbage since its last valid message (0: never)", `${LIMIT_DEFAULTS.maxGarbageBytes / 1024 / 1024}M`)
+    .option("--max-pending-frames <n>", "frames waiting for the disk, all TCP connections together, at which they all stop reading (0: no bound)", String(LIMIT_DEFAULTS.maxPendingFrames))
+    .option("--max-http-connections <n>", "HTTP API connections open at once; more are closed at once (counted)", String(LIMIT_DEFAULTS.maxHttpConnections))
     .action(async (flags: BridgeFlags) => {
       const baudRate = Number(flags.baud);
       if (!Number.isInteger(baudRate) || baudRate <= 0) throw new CliError(`--baud takes a positive whole number, not "${flags.baud}"`);
@@ -87,7 +93,9 @@ export function register(program: Command): void {
       const spoolMaxBytes = parseSize(flags.spoolMax);
       // Below it the segments (a quarter of the bound each) would hold a few dozen frames (docs/bridge.md "Spool").
       if (spoolMaxBytes < MIN_SPOOL_BYTES) throw new CliError(`--spool-max ${flags.spoolMax} is below the minimum of ${MIN_SPOOL_BYTES / 1024}K (${MIN_SPOOL_BYTES} bytes)`);
-      let bridge: Bridge;
+      // V8 run for size unless forwarding fast (host/bridge/heap-mode.ts): set before the bridge allocates.
+      let bridge: Bridge | undefined;
+      const heap = new HeapMode(() => bridge?.metrics.framesIn.total() ?? 0, () => bridge?.upstreams.some((u) => u.connected()) ?? false).start();
       try {
         bridge = await Bridge.start({
           serial: flags.serial, baudRate, listen: flags.listen, upstreams: flags.upstream, spoolDir: flags.spool,
@@ -96,6 +104,7 @@ export function register(program: Command): void {
           maxConnections: count(flags.maxConnections, "--max-connections"), maxDevices: count(flags.maxDevices, "--max-devices"),
           maxDevicesPerConnection: count(flags.maxDevicesPerConnection, "--max-devices-per-connection"),
           idleTimeoutMs: parseDuration(flags.idleTimeout, "--idle-timeout"), maxGarbageBytes: parseSize(flags.maxGarbage, "--max-garbage"),
+          maxPendingFrames: count(flags.maxPendingFrames, "--max-pending-frames"), maxHttpConnections: count(flags.maxHttpConnections, "--max-http-connections"),
           haDiscovery: flags.haDiscovery === true ? "homeassistant" : flags.haDiscovery || undefined,
         });
       } catch (e) {
@@ -103,6 +112,7 @@ export function register(program: Command): void {
         if (e instanceof Error && /in use|EADDRINUSE|EACCES|ENOSPC/.test(e.message)) throw new CliError(e.message);
         throw e;
       }
+      bridge.metrics.gauge("iotfw_bridge_heap_small", "1 while V8 runs the heap for size (--optimize-for-size), 0 while taking frames fast (host/bridge/heap-mode.ts).", () => (heap.small ? 1 : 0));
       // One line on stdout a script can read: where the bridge is and the control token.
       process.stdout.write(JSON.stringify({
         ready: true, tcp: bridge.tcpAddress?.port ?? null, http: bridge.httpAddress?.port ?? null,
@@ -114,6 +124,7 @@ export function register(program: Command): void {
         process.once("SIGTERM", stop);
       });
       bridge.log("stopping");
+      heap.stop();
       await bridge.stop();
     });
 }
