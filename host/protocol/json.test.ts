@@ -2,7 +2,7 @@
 // NaN as null; the result survives JSON.stringify unchanged.
 import { describe, expect, it } from "vitest";
 import type { HelloFrame } from "./frame.js";
-import { frameToJson } from "./json.js";
+import { frameToJson, num } from "./json.js";
 import { loadProtocolVectors } from "./vectors.js";
 
 const vectors = loadProtocolVectors();
@@ -36,5 +36,26 @@ describe("frameToJson", () => {
       type: "control", device: 0x00c0ffee, seq: 4242, t: 0, op: "set_threshold", channel: 0, high: 30.5, low: null, hysteresis: 0.5,
     });
     expect(frameToJson({ ...(fields("event-value") as object), kind: 99 } as never)).toMatchObject({ kind: "unknown_99" });
+  });
+});
+
+describe("float32 values in JSON", () => {
+  it("are written in the shortest form that reads back as the same float32", () => {
+    expect(num(Math.fround(22.1))).toBe(22.1);
+    expect(num(Math.fround(1013.3007202148438))).toBe(1013.3007);
+    expect(num(Math.fround(0.3))).toBe(0.3);
+    expect(num(Math.fround(1e-7))).toBe(1e-7);
+    for (let i = 0; i < 10_000; i++) { // every one reads back exactly, never longer than 9 digits
+      const f = Math.fround((Math.sin(i) * 10 ** ((i % 13) - 6)));
+      const n = num(f)!;
+      expect(Math.fround(n)).toBe(f);
+      expect(Number(n.toPrecision(9))).toBe(n); // at most 9 significant digits
+    }
+  });
+  it("leave integers, non-float32 numbers and non-finite values as JSON needs them", () => {
+    expect(num(16_777_217)).toBe(16_777_217); // a u32 field, not a float
+    expect(num(0.1)).toBe(0.1); // not a float32: as it is
+    expect(num(NaN)).toBeNull();
+    expect(num(Infinity)).toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 // A frame as a plain JSON-safe object, for upstream (MQTT, HTTP, NDJSON) and the monitor: type, op and
-// kind as names, channel names and units filled in from the device's hello when given, NaN as null.
-// Pure function of its inputs.
+// kind as names, channel names and units filled in from the device's hello when given, NaN as null,
+// float32 readings in their shortest form (22.1, not 22.100000381469727). Pure function of its inputs.
 import { ChannelKind, ControlOp, EventKind, LogLevel, type Frame, type HelloChannel } from "./frame.js";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -18,9 +18,18 @@ function nameOf(table: Record<string, number>, value: number): string {
   }
   return names.get(value) ?? `unknown_${value}`;
 }
-/** JSON has no NaN or infinities: a missing statistic or disabled threshold becomes null. */
-function num(v: number): number | null {
-  return Number.isFinite(v) ? v : null;
+/** JSON has no NaN or infinities: a missing statistic or disabled threshold becomes null. A float32
+ *  (what every reading on the wire is) is written with the fewest digits that read back as the same
+ *  float32: 22.1 for the f32 nearest 22.1, what the device measured, rather than the 17 digits of the
+ *  double it widens to. Integers and values that are no float32 pass as they are. */
+export function num(v: number): number | null {
+  if (!Number.isFinite(v)) return null;
+  if (Number.isInteger(v) || Math.fround(v) !== v) return v;
+  for (let digits = 6; digits < 9; digits++) {
+    const short = Number(v.toPrecision(digits));
+    if (Math.fround(short) === v) return short;
+  }
+  return Number(v.toPrecision(9)); // 9 significant digits always identify a float32
 }
 
 function channelTableJson(channels: readonly HelloChannel[]): JsonObject[] {
