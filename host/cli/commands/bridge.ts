@@ -10,6 +10,7 @@ import { LIMIT_DEFAULTS } from "../../bridge/limits.js";
 import { MIN_SPOOL_BYTES } from "../../bridge/spool.js";
 import { CliError } from "../errors.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
+import { parseDuration } from "../duration.js";
 
 interface BridgeFlags {
   serial: string[];
@@ -45,14 +46,6 @@ export function parseSize(text: string, option = "--spool-max"): number {
   return Math.floor(Number(m[1]) * mult);
 }
 
-/** "500ms", "30s", "5m", "1500" (ms) -> ms. */
-export function parseDuration(text: string, option: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(text.trim());
-  if (!m) throw new CliError(`${option} takes a duration like 500ms, 30s or 5m (0: off), not "${text}"`);
-  const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "ms").toLowerCase() as "ms"];
-  return Math.round(Number(m[1]) * mult);
-}
-
 function count(text: string, option: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n)) throw new CliError(`${option} takes a whole number >= 0, not "${text}"`);
@@ -80,7 +73,7 @@ export function register(program: Command): void {
     .option("--max-connections <n>", "TCP connections open at once; more are closed at once (counted)", String(LIMIT_DEFAULTS.maxConnections))
     .option("--max-devices <n>", "distinct device ids; frames from more are dropped (counted)", String(LIMIT_DEFAULTS.maxDevices))
     .option("--max-devices-per-connection <n>", "distinct device ids on one connection or serial port", String(LIMIT_DEFAULTS.maxDevicesPerConnection))
-    .option("--idle-timeout <duration>", "close a TCP connection silent this long (e.g. 500ms, 30s, 5m; 0: never)", `${LIMIT_DEFAULTS.idleTimeoutMs / 60_000}m`)
+    .option("--idle-timeout <duration>", "close a TCP connection silent this long (e.g. 500ms, 30s, 5m; a bare number is seconds; 0: never)", `${LIMIT_DEFAULTS.idleTimeoutMs / 60_000}m`)
     .option("--max-garbage <size>", "close a TCP connection after this much garbage since its last valid message (0: never)", `${LIMIT_DEFAULTS.maxGarbageBytes / 1024 / 1024}M`)
     .option("--max-pending-frames <n>", "frames waiting for the disk, all TCP connections together, at which they all stop reading (0: no bound)", String(LIMIT_DEFAULTS.maxPendingFrames))
     .option("--max-http-connections <n>", "HTTP API connections open at once; more are closed at once (counted)", String(LIMIT_DEFAULTS.maxHttpConnections))
