@@ -16,11 +16,18 @@ export async function startEmbeddedBroker(host = "127.0.0.1", port = EMBEDDED_BR
   const server: Server = createServer(aedes.handle);
   const sockets = new Set<import("node:net").Socket>();
   server.on("connection", (s) => { sockets.add(s); s.on("close", () => sockets.delete(s)); });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (e: NodeJS.ErrnoException) =>
-      reject(new Error(e.code === "EADDRINUSE" ? `embedded broker: ${host}:${port} is in use (is another broker running? give --upstream mqtt://... or --broker host:port)` : e.message)));
-    server.listen(port, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (e: NodeJS.ErrnoException) =>
+        reject(new Error(e.code === "EADDRINUSE" ? `embedded broker: ${host}:${port} is in use (is another broker running? give --upstream mqtt://... or --broker host:port)` : e.message)));
+      server.listen(port, host, () => resolve());
+    });
+  } catch (e) {
+    // aedes's own timers would keep the process alive after the error was reported (issue 13: the
+    // bridge printed it and hung).
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw e;
+  }
   const bound = (server.address() as AddressInfo).port;
   const h = host.includes(":") ? `[${host}]` : host;
   return {
