@@ -2,9 +2,12 @@
 // group, as a terminal sends it, shard processes included) at seeded moments of `iotfw simulate`: exit
 // 130 with the summary marked interrupted, or, before the command has started, the plain death by
 // SIGINT a shell shows as 130; never "unexpected error" or a stack trace. A reader closing `--out -`
-// (`| head`) ends the run quietly with exit 0.
+// (`| head`) ends the run quietly with exit 0. The bridge and the emulator end without a trace too.
 // May touch: the CLI processes it starts (each in its own process group).
 import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CLI, ensureCliBuilt } from "./testing.js";
 
@@ -71,4 +74,25 @@ describe("interrupting the CLI", () => {
     expect(end.code, end.stderr).toBe(0);
     expect(end.stderr).toBe("");
   }, 60_000);
+
+  // The long-running commands other than simulate: Ctrl-C at seeded moments ends each without a trace;
+  // the bridge leaves no lock behind (its next start would refuse the spool).
+  const others: Array<[string, (dir: string) => string[]]> = [
+    ["bridge", (dir) => ["bridge", "--spool", join(dir, "spool"), "--listen", "tcp://127.0.0.1:0", "--http", "127.0.0.1:0", "--broker", "127.0.0.1:0"]],
+    ["emulate", (dir) => ["emulate", "--chip", "esp32", "--listen", "127.0.0.1:0", "--flash-file", join(dir, "flash.bin")]],
+  ];
+  for (const [name, args] of others) {
+    for (const ms of [Math.round(random() * 2500), Math.round(random() * 2500)]) {
+      it(`Ctrl-C ${ms} ms after ${name} starts: it ends cleanly`, async () => {
+        const dir = mkdtempSync(join(tmpdir(), `iotfw-int-${name}-`));
+        const run = start(args(dir));
+        await new Promise((r) => setTimeout(r, ms));
+        process.kill(-run.proc.pid!, "SIGINT");
+        const end = await run.ended;
+        expect(end.stderr).not.toMatch(/unexpected error|\n\s+at /);
+        if (end.signal !== "SIGINT") expect([0, 130]).toContain(end.code);
+        if (name === "bridge") expect(existsSync(join(dir, "spool", "bridge.lock"))).toBe(false);
+      }, 60_000);
+    }
+  }
 });
