@@ -4,7 +4,7 @@
 // (the device rebooted and its seq restarted from 0). Keeps per device the session id, the highest seq
 // and a ring of the last WINDOW (seq, CRC) pairs; rebuilt at start from the records still in the spool.
 // The ring starts small and doubles when two remembered seqs would share a slot (up to WINDOW): a new
-// device costs bytes, not 32 KB, so a flood of made-up device ids neither stalls the bridge zeroing
+// device costs bytes, not 8 KB, so a flood of made-up device ids neither stalls the bridge zeroing
 // memory nor exhausts it (issue 11); the verdicts are exactly those of a full WINDOW ring.
 // Pure in-memory state; touches nothing.
 
