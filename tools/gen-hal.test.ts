@@ -2,6 +2,10 @@
 import { describe, expect, it } from "vitest";
 import { generatedFiles, loadAbi, staleFiles } from "./gen-hal.js";
 import { compileAssemblyScript } from "../host/build/compile.js";
+import { REPO_ROOT } from "../host/repo-root.js";
+import { join } from "node:path";
+import { HARDWARE_MODULE, hardwareModule } from "../host/build/hardware-module.js";
+import { readFileSync as readAppJson } from "node:fs";
 
 describe("HAL contract generation", () => {
   it("checked-in generated files are current", () => {
@@ -22,7 +26,9 @@ describe("HAL contract generation", () => {
   });
 
   it("a module compiled against the declarations imports only the contract", async () => {
-    const r = await compileAssemblyScript(["firmware/apps/env-station/index.ts"]);
+    const app = join(REPO_ROOT, "firmware/apps/env-station");
+    const hardware = hardwareModule(JSON.parse(readAppJson(join(app, "app.json"), "utf8")).hardware);
+    const r = await compileAssemblyScript(["index.ts"], { app: { dir: app, generated: { [HARDWARE_MODULE]: hardware } } });
     expect(r.diagnostics).toBe("");
     const mod = new WebAssembly.Module(r.binary!);
     const names = new Set(loadAbi().imports.map((f) => f.name));
