@@ -3,11 +3,12 @@
 // then monitor the same port and see the booted app's hello and summaries. And every bad input: a clear
 // message and a non-zero exit, nothing written.
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../build/build.js";
+import { REPO_ROOT } from "../repo-root.js";
 import { openLink } from "../link/open.js";
 import { createPtyPair, type PtyPair } from "../link/pty.js";
 import { CLI, ensureCliBuilt, runCli } from "./testing.js";
@@ -27,8 +28,8 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Start `iotfw emulate ...` and wait for its "ready on <where>" line. */
-async function emulate(args: string[]): Promise<{ where: string; child: ChildProcess; stop(): Promise<number | null> }> {
+/** Start `iotfw emulate ...` and wait for its "ready on <where>" line; log() is its stderr so far (-v: its events). */
+async function emulate(args: string[]): Promise<{ where: string; child: ChildProcess; log(): string; stop(): Promise<number | null> }> {
   const child = spawn(process.execPath, [CLI, "emulate", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let out = "";
@@ -39,7 +40,7 @@ async function emulate(args: string[]): Promise<{ where: string; child: ChildPro
     child.stdout!.on("data", (d) => { out += d; const m = /ready on (\S+?),/.exec(out); if (m) { clearTimeout(t); resolve(m[1]); } });
     child.once("exit", (code) => { clearTimeout(t); reject(new Error(`emulate exited ${code}: ${err}`)); });
   });
-  return { where, child, stop: async () => { child.kill("SIGTERM"); return new Promise((r) => child.once("exit", (c) => r(c))); } };
+  return { where, child, log: () => err, stop: async () => { child.kill("SIGTERM"); return new Promise((r) => child.once("exit", (c) => r(c))); } };
 }
 
 async function ptys(): Promise<PtyPair> {
@@ -60,9 +61,9 @@ describe("flash onto an emulated ESP32, then monitor it", () => {
     const flash = await runCli(["flash", pair.b, "--plan", plan, "--baud", "921600"]);
     expect(flash.stderr).not.toMatch(/unexpected error/);
     expect(flash.code).toBe(0);
-    expect(flash.stdout).toMatch(/wrote partition-table\.bin \(3072 bytes\) at 0x8000, md5 [0-9a-f]{32} verified/);
-    expect(flash.stdout).toMatch(/wrote wasm-partition\.bin \(\d+ bytes\) at 0x200000, md5 [0-9a-f]{32} verified/);
-    expect(flash.stdout).toMatch(/flashed ESP32 \(board esp32\) .* reset into the app/);
+    expect(flash.stdout).toMatch(/partition-table\.bin at 0x8000: wrote 3072 bytes, md5 [0-9a-f]{32} verified/);
+    expect(flash.stdout).toMatch(/wasm-partition\.bin at 0x200000: wrote \d+ bytes, md5 [0-9a-f]{32} verified/);
+    expect(flash.stdout).toMatch(/flashed ESP32 \(board esp32\) .* \(2 written, 0 unchanged\); reset into the app/);
     const mon = await runCli(["monitor", pair.b, "--json", "--hello", "--count", "6", "--duration", "20"]);
     expect(mon.code).toBe(0);
     const got = frames(mon.stdout);
@@ -97,6 +98,54 @@ describe("flash onto an emulated ESP32, then monitor it", () => {
   });
 });
 
+describe("fast reflash: only what changed is written", () => {
+  /** The emulator's FLASH_BEGIN / FLASH_DEFL_BEGIN log lines (size 0 is the in-band reset, not a write). */
+  const writes = (log: string) => [...log.matchAll(/(FLASH(?:_DEFL)?_BEGIN) at (0x[0-9a-f]+), (\d+) bytes/g)].filter((m) => m[3] !== "0").map((m) => `${m[1]} ${m[2]}`);
+  const manifest = (dir: string) => JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { sha256: string; app: { name: string; version: string } };
+
+  it("an unchanged plan is compared, not written; --force writes it all; a changed app rewrites only the Wasm partition", async () => {
+    const flashFile = join(tmp, "reflash.bin");
+    const emu = await emulate(["--chip", "esp32", "--listen", "127.0.0.1:0", "--flash-file", flashFile, "--no-pace", "--speed", "120", "-v"]);
+    const flash = async (args: string[]) => {
+      const from = emu.log().length;
+      const r = await runCli(["flash", emu.where, "--baud", "921600", ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      return { ...r, writes: writes(emu.log().slice(from)) };
+    };
+    const app = manifest(plan);
+
+    const first = await flash(["--plan", plan]);
+    expect(first.writes).toEqual(["FLASH_DEFL_BEGIN 0x8000", "FLASH_DEFL_BEGIN 0x200000"]);
+    expect(first.stdout).toContain(`app ${app.app.name} ${app.app.version}, sha256 ${app.sha256}`);
+
+    const before = { bytes: readFileSync(flashFile), mtime: statSync(flashFile).mtimeMs };
+    const again = await flash(["--plan", plan]);
+    expect(again.writes).toEqual([]); // nothing erased or written: no FLASH_BEGIN with a size
+    expect(again.stdout).toMatch(/partition-table\.bin at 0x8000: unchanged \(md5 [0-9a-f]{32}\), not written/);
+    expect(again.stdout).toMatch(/wasm-partition\.bin at 0x200000: unchanged \(md5 [0-9a-f]{32}\), not written/);
+    expect(again.stdout).toMatch(/\(0 written, 2 unchanged\); reset into the app/);
+    expect(again.stdout).toContain(`app ${app.app.name} ${app.app.version}, sha256 ${app.sha256}`);
+    expect(statSync(flashFile).mtimeMs).toBe(before.mtime);
+    expect(readFileSync(flashFile).equals(before.bytes)).toBe(true);
+
+    const forced = await flash(["--plan", plan, "--force"]);
+    expect(forced.writes).toEqual(["FLASH_DEFL_BEGIN 0x8000", "FLASH_DEFL_BEGIN 0x200000"]);
+    expect(forced.stdout).toMatch(/\(2 written, 0 unchanged\)/);
+
+    // Another app for the same board: same partition table, another Wasm image.
+    const other = join(tmp, "build-motion");
+    await buildApp({ board: "esp32", appDir: join(REPO_ROOT, "firmware", "apps", "motion"), outDir: other });
+    const changed = await flash(["--plan", other]);
+    expect(changed.writes).toEqual(["FLASH_DEFL_BEGIN 0x200000"]);
+    expect(changed.stdout).toMatch(/partition-table\.bin at 0x8000: unchanged/);
+    expect(changed.stdout).toMatch(/wasm-partition\.bin at 0x200000: wrote \d+ bytes, md5 [0-9a-f]{32} verified/);
+    expect(changed.stdout).toContain(`app motion ${manifest(other).app.version}, sha256 ${manifest(other).sha256}`);
+    const image = readFileSync(join(other, "wasm-partition.bin"));
+    expect(readFileSync(flashFile).subarray(0x200000, 0x200000 + image.length).equals(image)).toBe(true);
+    expect(await emu.stop()).toBe(0);
+  }, 120_000);
+});
+
 describe("bad input: a clear message, a non-zero exit", () => {
   it("no such port", async () => {
     const r = await runCli(["flash", "/dev/iotfw-no-such-port", "--plan", plan]);
@@ -128,6 +177,21 @@ describe("bad input: a clear message, a non-zero exit", () => {
     const r = await runCli(["flash", "/dev/iotfw-no-such-port", "--plan", big]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/wasm-partition\.bin \(262160 bytes at 0x200000\) is larger than its partition "wasm" .*16 bytes too many/);
+  });
+
+  it("a Wasm partition image that is not one, and a manifest that is not JSON (refused before the port is opened)", async () => {
+    const bad = join(tmp, "bad-image");
+    mkdirSync(bad);
+    for (const f of ["flash-plan.json", "partition-table.bin", "manifest.json"]) copyFileSync(join(plan, f), join(bad, f));
+    writeFileSync(join(bad, "wasm-partition.bin"), new Uint8Array(1000).fill(0x41));
+    const r = await runCli(["flash", "/dev/iotfw-no-such-port", "--plan", bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/wasm-partition\.bin is not a Wasm partition image \(Wasm image magic is "AAAA"/);
+    copyFileSync(join(plan, "wasm-partition.bin"), join(bad, "wasm-partition.bin"));
+    writeFileSync(join(bad, "manifest.json"), "{ not json");
+    const m = await runCli(["flash", "/dev/iotfw-no-such-port", "--plan", bad]);
+    expect(m.code).toBe(1);
+    expect(m.stderr).toMatch(/manifest\.json is not valid JSON: .*rebuild/);
   });
 
   it("--full without the runtime's images", async () => {

@@ -1,7 +1,10 @@
 // `iotfw flash` as a library: write a build's flash plan to a chip over its ROM bootloader with
 // esptool-js's own ESPLoader (sync, chip detection, stub upload, baud change, compressed writes), over a
-// serial port or socket:// through NodeSerialPort. Refuses a plan for another chip before writing; reads
-// the device's partition table (READ_FLASH via the stub) to decide whether the table must be written;
+// serial port or socket:// through NodeSerialPort. Refuses a plan for another chip before writing; asks
+// the stub for the MD5 of every region the plan covers and skips those that already hold their file (as
+// esptool's write-flash --skip-flashed, which idf.py uses for fast reflashing: an unchanged build costs
+// one SPI_FLASH_MD5 per region, no erase, no write; --force and --erase write everything); reads the
+// device's partition table (READ_FLASH via the stub) to decide whether a differing table must be written;
 // writes with compressed blocks (host/flash/writer.ts: the images are deflated while the chip connects);
 // verifies each image with SPI_FLASH_MD5 through the stub (16 raw bytes: esptool-js's own check compares
 // the ROM's hex-text answer in the wrong form, so we compare ourselves); then resets into the app in-band
@@ -10,7 +13,7 @@
 // May touch: the port it opens and the flash of the device behind it.
 import { ESPLoader, Transport } from "esptool-js";
 import { parseLinkSpec, LinkError } from "../link/open.js";
-import { deviceHasWasmPartition, FlashError, loadPlan, md5Hex, padded, type FlashImage, type LoadedPlan } from "./plan.js";
+import { deviceHasWasmPartition, FlashError, loadPlan, md5Hex, padded, type AppIdentity, type FlashImage, type LoadedPlan } from "./plan.js";
 import { NodeSerialPort } from "./webserial.js";
 import { changeBaud, detectByMagicFirst, resetConstructorsFor } from "./connect.js";
 import { deflateImage, writeDeflated, type DeflatedImage } from "./writer.js";
@@ -29,6 +32,8 @@ export interface FlashOptions {
   baud?: number;
   full?: boolean;
   erase?: boolean;
+  /** Write every image even where the device's flash already holds it (no MD5 comparison first). */
+  force?: boolean;
   verify?: boolean;
   cwd?: string;
   /** Sync attempts (each with esptool-js's reset sequence and 5 SYNCs); default 7 like esptool. */
@@ -60,9 +65,15 @@ export interface FlashResult {
   chip: string;
   board: string;
   written: Array<{ address: number; file: string; bytes: number; md5: string | null }>;
-  skipped: Array<{ file: string; reason: string }>;
-  /** Seconds: connect (sync, detect, stub, baud), of which the stub's upload and start, data transfer (the writes), verify, total. */
-  timings: { connect: number; stub: number; transfer: number; verify: number; total: number };
+  /** Regions whose flash already held their file (same MD5): not erased, not written. */
+  unchanged: Array<{ address: number; file: string; bytes: number; md5: string }>;
+  /** Images left out by rule (the partition table when the device's own has the Wasm partition). */
+  skipped: Array<{ address: number; file: string; reason: string }>;
+  /** The app the device now holds (from the plan's Wasm image and manifest.json), if the plan has one. */
+  app: AppIdentity | null;
+  /** Seconds: connect (sync, detect, stub, baud), of which the stub's upload and start; comparing the
+   *  regions' MD5s; data transfer (the writes); verify; total. */
+  timings: { connect: number; stub: number; compare: number; transfer: number; verify: number; total: number };
   /** Bytes the host sent while writing (SLIP-framed, compressed), and the baud rate used. */
   transferWireBytes: number;
   baud: number;
@@ -71,6 +82,14 @@ export interface FlashResult {
 
 const hex = (n: number) => `0x${n.toString(16)}`;
 const now = () => performance.now() / 1000;
+
+/** The MD5 (hex) of the flash under an image, as written (padded to 4 bytes), from SPI_FLASH_MD5. */
+async function deviceMd5(loader: ESPLoader, image: FlashImage): Promise<string> {
+  const got = await loader.flashMd5sum(image.address, padded(image.data).length);
+  // The stub answers 16 raw bytes, which esptool-js hex-encodes; the ROM answers 32 hex characters,
+  // which it hex-encodes again.
+  return loader.IS_STUB ? got : Buffer.from(got, "hex").toString("latin1");
+}
 
 export async function flashDevice(options: FlashOptions): Promise<FlashResult> {
   const t0 = now();
@@ -135,18 +154,32 @@ export async function flashDevice(options: FlashOptions): Promise<FlashResult> {
     }
     const tConnected = now();
 
-    // What to write.
+    // What to write: every image unless the device's flash already holds it, then the partition-table rule.
+    const tCompare = now();
+    const unchanged: FlashResult["unchanged"] = [];
     const skipped: FlashResult["skipped"] = [];
-    let images: FlashImage[] = loaded.images;
-    if (!options.full && !options.erase) {
-      const table = images.find((i) => i.role === "partition-table");
-      if (table) {
+    const images: FlashImage[] = [];
+    for (const image of loaded.images) {
+      if (!options.force && !options.erase) {
+        const expected = md5Hex(padded(image.data));
+        let onDevice: string;
+        try { onDevice = await deviceMd5(loader, image); } catch (e) {
+          throw new FlashError(`comparing ${image.file} with the flash at ${hex(image.address)} failed (SPI_FLASH_MD5: ${(e as Error).message}); nothing was written. Flash again, or use --force to write without comparing.`);
+        }
+        if (onDevice === expected) {
+          unchanged.push({ address: image.address, file: image.file, bytes: image.data.length, md5: expected });
+          continue;
+        }
+      }
+      if (image.role === "partition-table" && !options.full && !options.erase && !options.force) {
         const device = await loader.readFlash(board.flash.partitionTableOffset, MAX_PARTITION_LENGTH);
         const has = deviceHasWasmPartition(device, board);
-        if (has.ok) { images = images.filter((i) => i !== table); skipped.push({ file: table.file, reason: has.reason }); }
-        else info(`Writing the partition table too: ${has.reason}`);
+        if (has.ok) { skipped.push({ address: image.address, file: image.file, reason: has.reason }); continue; }
+        info(`Writing the partition table too: ${has.reason}`);
       }
+      images.push(image);
     }
+    const compareSeconds = now() - tCompare;
     const deflated = new Map<FlashImage, DeflatedImage>();
     for (const image of images) deflated.set(image, await deflating.get(image)!);
     const totalBytes = images.reduce((n, i) => n + i.data.length, 0);
@@ -185,8 +218,7 @@ export async function flashDevice(options: FlashOptions): Promise<FlashResult> {
       let md5: string | null = null;
       if (options.verify !== false) {
         const expected = md5Hex(padded(image.data));
-        const got = await loader.flashMd5sum(image.address, padded(image.data).length);
-        md5 = loader.IS_STUB ? got : Buffer.from(got, "hex").toString("latin1"); // ROM: hex text, hex-encoded again by toHex
+        md5 = await deviceMd5(loader, image);
         if (md5 !== expected) {
           throw new FlashError(`verification failed for ${image.file} at ${hex(image.address)}: the device's flash has MD5 ${md5}, the file ${expected}. ` +
             `The device was not reset. Flash again; if it fails again the flash chip may be faulty.`, 3);
@@ -201,8 +233,8 @@ export async function flashDevice(options: FlashOptions): Promise<FlashResult> {
     await loader.flashFinish(true);
     info("Reset into the app");
     return {
-      chip: chipName, board: board.name, written, skipped, baud, reset: true, transferWireBytes,
-      timings: { connect: tConnected - t0, stub: stubSeconds, transfer: tWritten - tWrite, verify: tVerified - tWritten, total: now() - t0 },
+      chip: chipName, board: board.name, written, unchanged, skipped, app: loaded.app, baud, reset: true, transferWireBytes,
+      timings: { connect: tConnected - t0, stub: stubSeconds, compare: compareSeconds, transfer: tWritten - tWrite, verify: tVerified - tWritten, total: now() - t0 },
     };
   } finally {
     if (opened || port.readable) { try { await transport.disconnect(); } catch { await port.close(); } }

@@ -10,6 +10,7 @@ import { loadBoard, wasmPartition, WASM_PARTITION_SUBTYPE, WASM_PARTITION_TYPE, 
 import type { FlashPlan } from "../build/build.js";
 import { parsePartitionTable } from "../build/parse-partition-table.js";
 import { PARTITION_TABLE_SIZE, TYPE_APP } from "../build/partition-table.js";
+import { parseWasmImage } from "../build/wasm-image.js";
 
 export class FlashError extends Error {
   constructor(message: string, readonly exitCode = 1) {
@@ -33,6 +34,18 @@ export interface LoadedPlan {
   board: Board;
   /** Every image the plan names (address order), plus the runtime's when --full. */
   images: FlashImage[];
+  /** What app the Wasm partition image holds (null: the plan has no such image). */
+  app: AppIdentity | null;
+}
+
+/** The app a plan flashes: the module's SHA-256 from the Wasm image's own header, its name and version
+ *  from the build's manifest.json beside the plan when that manifest describes this very module. */
+export interface AppIdentity {
+  name: string | null;
+  version: string | null;
+  sha256: string;
+  /** Why there is no name and version ("no manifest.json", "manifest.json describes another build"). */
+  note?: string;
 }
 
 /** Default file names of the C runtime's images in the plan folder, unless the plan names them. */
@@ -92,7 +105,27 @@ export function loadPlan(options: { planDir?: string; board?: string; full?: boo
     const prev = images[i - 1];
     if (prev.address + prev.data.length > images[i].address) throw new FlashError(`${prev.file} at ${hex(prev.address)} overlaps ${images[i].file} at ${hex(images[i].address)}`);
   }
-  return { dir, plan, board, images };
+  return { dir, plan, board, images, app: appIdentity(dir, images) };
+}
+
+/** Read the app's identity (see AppIdentity). A Wasm image that does not parse is refused here, before
+ *  the port is opened: it would not boot. A missing manifest only leaves the name out (hand-made plans). */
+function appIdentity(dir: string, images: FlashImage[]): AppIdentity | null {
+  const image = images.find((i) => i.role === "app");
+  if (!image) return null;
+  let sha256: string;
+  try { sha256 = Buffer.from(parseWasmImage(image.data).sha256).toString("hex"); } catch (e) {
+    throw new FlashError(`${join(dir, image.file)} is not a Wasm partition image (${(e as Error).message}): rebuild with \`iotfw build\``);
+  }
+  const manifestFile = join(dir, "manifest.json");
+  if (!existsSync(manifestFile)) return { name: null, version: null, sha256, note: "no manifest.json beside the plan" };
+  let manifest: { sha256?: unknown; app?: { name?: unknown; version?: unknown } };
+  try { manifest = JSON.parse(readFileSync(manifestFile, "utf8")); } catch (e) {
+    throw new FlashError(`${manifestFile} is not valid JSON: ${(e as Error).message}; rebuild with \`iotfw build\``);
+  }
+  if (manifest?.sha256 !== sha256) return { name: null, version: null, sha256, note: `${manifestFile} describes another build (module sha256 ${String(manifest?.sha256)})` };
+  const text = (v: unknown) => (typeof v === "string" ? v : null);
+  return { name: text(manifest.app?.name), version: text(manifest.app?.version), sha256 };
 }
 
 /** Each image must fit its region of the board's layout. */

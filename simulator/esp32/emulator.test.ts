@@ -72,6 +72,21 @@ describe("esptool-js onto the virtual ESP32 over a pty", () => {
   });
 });
 
+describe("esptool-js against the flash timing model", () => {
+  it("paced at 921600 with the W25Q32JV's erase and program times: its timeouts hold and the chip is charged what the stub does", async () => {
+    const r = await rig("timed", { pace: true });
+    try {
+      const result = await flashDevice({ port: r.host, planDir: plan, baud: 921600 });
+      expect(result.written.map((w) => w.file)).toEqual(["partition-table.bin", "wasm-partition.bin"]);
+      // Each image goes in one compressed block: its sectors (both below 64 KiB) and its pages.
+      const T = r.emu.flashTiming!.times;
+      const cost = (bytes: number) => Math.ceil(bytes / 4096) * T.sectorErase + Math.ceil(bytes / 256) * T.pageProgram;
+      const image = readFileSync(join(plan, "wasm-partition.bin")).length;
+      expect(r.emu.flashTiming!.chargedMs).toBeCloseTo(cost(3072) + cost(image), 6);
+    } finally { await r.close(); }
+  });
+});
+
 describe("faults and refusals", () => {
   it("retries a corrupted data packet (the stub answers BAD_DATA_CHECKSUM) and the flash is right", async () => {
     const r = await rig("retry", { faults: { corruptDataPackets: [1] } });
@@ -115,7 +130,7 @@ describe("faults and refusals", () => {
     } finally { await r.close(); }
   });
 
-  it("a second flash onto the running app resets it into download mode (SYNC), keeps the table, and boots again", async () => {
+  it("a second flash onto the running app resets it into download mode (SYNC), skips what is unchanged, and boots again", async () => {
     const r = await rig("twice");
     try {
       let booted = waitFor<boolean>(r.emu, "boot");
@@ -123,8 +138,18 @@ describe("faults and refusals", () => {
       expect(await booted).toBe(true);
       booted = waitFor<boolean>(r.emu, "boot");
       const again = await flashDevice({ port: r.host, planDir: plan, baud: 921600 });
-      expect(again.written.map((w) => w.file)).toEqual(["wasm-partition.bin"]);
-      expect(again.skipped[0].reason).toMatch(/already has the Wasm partition/);
+      expect(again.written).toEqual([]);
+      expect(again.unchanged.map((u) => u.file)).toEqual(["partition-table.bin", "wasm-partition.bin"]);
+      expect(await booted).toBe(true);
+
+      // A table that differs from the plan's (a byte after its end marker) but has the Wasm partition is
+      // kept; a changed Wasm image is written again.
+      r.emu.flash.write(0x8000 + 3071, Uint8Array.of(0x00));
+      r.emu.flash.write(0x200000 + 100, Uint8Array.of(r.emu.flash.read(0x200000 + 100, 1)[0] ^ 0xff));
+      booted = waitFor<boolean>(r.emu, "boot");
+      const third = await flashDevice({ port: r.host, planDir: plan, baud: 921600 });
+      expect(third.written.map((w) => w.file)).toEqual(["wasm-partition.bin"]);
+      expect(third.skipped[0].reason).toMatch(/already has the Wasm partition/);
       expect(await booted).toBe(true);
     } finally { await r.close(); }
   });

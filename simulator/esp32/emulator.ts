@@ -4,7 +4,9 @@
 // a pty or a socket to strap GPIO0, so it behaves as if BOOT were held). Leaving download mode: FLASH_END
 // or FLASH_DEFL_END with "reboot" (a stub resets, as the legacy esptool stub does), or RUN_USER_CODE. Going back
 // to download mode while the app runs: a SYNC request on the line acts as the reset-into-bootloader that
-// esptool's DTR/RTS sequence performs on a real board. May touch: its flash file and the attached stream.
+// esptool's DTR/RTS sequence performs on a real board. When paced, the flash chip also takes its time to
+// erase and program (flash-timing.ts), so flashing figures show what the chip costs as well as the wire.
+// May touch: its flash file and the attached stream.
 import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import type { Board } from "../../host/build/boards.js";
@@ -12,6 +14,7 @@ import type { HardwarePart } from "../fleet/wiring.js";
 import { AppRunner } from "./app-runner.js";
 import { chipProfile, type ChipProfile } from "./chip.js";
 import { FlashFile } from "./flash.js";
+import { FlashTiming } from "./flash-timing.js";
 import { BootloaderLoader, type LoaderFaults } from "./loader.js";
 import { Cmd, parseRequest, ROM_BAUD } from "./protocol.js";
 import { SlipDecoder, slipEncode } from "./slip.js";
@@ -24,6 +27,9 @@ export interface EmulatorOptions {
   flashFile: string;
   /** Pace both directions at the current baud rate (baud/10 bytes per second). Default true. */
   pace?: boolean;
+  /** The flash chip's erase and program times (flash-timing.ts, a W25Q32JV's typical values) times this
+   *  factor: 1 by default when paced, 0 (instant) unpaced. */
+  flashTimeScale?: number;
   /** Line faults on the host-to-chip direction, and loader-level faults. */
   faults?: LineFaults & LoaderFaults;
   /** The app's hardware (app.json "hardware"), wired to sensor models when the app boots. */
@@ -41,6 +47,8 @@ export class Esp32Emulator extends EventEmitter {
   readonly chip: ChipProfile;
   readonly flash: FlashFile;
   readonly loader: BootloaderLoader;
+  /** The flash chip's clock; null when erasing and writing take no time (--no-pace). */
+  readonly flashTiming: FlashTiming | null;
   state: EmulatorState = "download";
   private stream: Duplex | null = null;
   private readonly rx: Wire;
@@ -56,6 +64,8 @@ export class Esp32Emulator extends EventEmitter {
     this.chip = chipProfile(options.board);
     this.flash = new FlashFile(options.flashFile, this.chip.flashSize);
     const pace = options.pace ?? true;
+    const scale = options.flashTimeScale ?? (pace ? 1 : 0);
+    this.flashTiming = scale > 0 ? new FlashTiming(scale) : null;
     this.rx = new Wire(ROM_BAUD, pace, (bytes) => this.fromHost(bytes), options.faults);
     this.tx = new Wire(ROM_BAUD, pace, (bytes) => this.toHost(bytes));
     this.loader = new BootloaderLoader(this.chip, this.flash, {
@@ -63,7 +73,7 @@ export class Esp32Emulator extends EventEmitter {
       setBaud: (baud) => this.setBaud(baud),
       leave: (how) => { this.log(`leaving the loader (${how})`); void this.bootApp(); },
       log: (text) => this.log(text),
-    }, { ...options.faults, deviceId: options.deviceId ?? 1 });
+    }, { ...options.faults, deviceId: options.deviceId ?? 1, flashTiming: this.flashTiming });
   }
 
   get baud(): number { return this.rx.baud; }

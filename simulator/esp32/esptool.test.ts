@@ -1,5 +1,6 @@
 // Espressif's own esptool v5.3.1 (Python, run as a child process exactly as a user runs it) against the
-// virtual ESP32 on a socket:// port, paced at the baud rate: every chip, in ROM mode (--no-stub) and with
+// virtual ESP32 on a socket:// port, paced at the baud rate and with the flash chip's erase and program
+// times (flash-timing.ts, on with pacing: esptool's timeouts must hold against them): every chip, in ROM mode (--no-stub) and with
 // the flasher stub esptool uploads (esp-flasher-stub, and the legacy stub once per chip with
 // --stub-version 1): chip-id, read-mac, flash-id, write-flash (compressed and not), verify-flash,
 // read-flash, erase-region, erase-flash, and write/read at 921600. Checked: esptool's exit code and what
@@ -173,8 +174,14 @@ for (const c of CHIPS) {
       if (stub) {
         it("erase-flash (stub only: esptool refuses it to the ROM)", async (ctx) => {
           need(ctx);
+          // The model's chip erase is the W25Q32JV's typical 10 s (esptool waits up to CHIP_ERASE_TIMEOUT,
+          // 120 s); a fiftieth of it keeps the test short and still answers only after the erase.
+          r.emu.flashTiming!.scale = 0.02;
+          const charged = r.emu.flashTiming!.chargedMs;
           const e = await run(["erase-flash"]);
+          r.emu.flashTiming!.scale = 1;
           ok(e);
+          expect(r.emu.flashTiming!.chargedMs - charged).toBe(10_000);
           expect(r.emu.flash.bytes.every((x) => x === 0xff)).toBe(true);
         }, 60_000);
 

@@ -1,11 +1,15 @@
 // FLASH_BEGIN/DATA/END and their compressed (DEFL) forms, for the ROM loader and both flasher stubs: the
 // session a BEGIN opens, its blocks (inflated with zlib when compressed), and what END finds. The loader
 // (loader.ts) checks each request's framing and sends the replies; this file decides what is written
-// and which error code each program gives. Behaviour follows Espressif's "Serial Protocol" document (ROM),
-// the legacy stub's stub_flasher.c / stub_write_flash.c and esp-flasher-stub's command_handler.c.
+// and which error code each program gives, and (with a FlashTiming) how long the flash chip works on it:
+// the ROM erases the whole range at BEGIN before it answers, and programs each block before answering it;
+// the stubs erase sector by sector (block by block where aligned) just ahead of the data and program it
+// after acknowledging the block, so that work overlaps the next block's transfer. Behaviour follows
+// Espressif's "Serial Protocol" document (ROM), the legacy stub's stub_flasher.c / stub_write_flash.c and esp-flasher-stub's command_handler.c.
 // May touch: the flash it is given.
 import { createInflate, constants as zc, type Inflate } from "node:zlib";
 import { FlashRangeError, type FlashFile } from "./flash.js";
+import { FLASH_BLOCK_BYTES, type FlashTiming } from "./flash-timing.js";
 import { FLASH_SECTOR_SIZE, MAX_WRITE_BLOCK, RomError, StubError } from "./protocol.js";
 import type { StubRules } from "./programs.js";
 
@@ -18,6 +22,11 @@ interface FlashSession {
   inflate?: Inflate;
   /** Why a block could not be inflated or written (reported later: the stubs answer before writing). */
   writeError?: string;
+  /** For the timing model: the end of the sectors to erase, how far they are erased (the stubs erase as
+   *  they go; the ROM erased them all at BEGIN), and how far the data is programmed. */
+  eraseEnd: number;
+  erasedTo: number;
+  programmedTo: number;
 }
 
 /** null: the ROM loader; else the rules of the stub that runs. */
@@ -26,7 +35,8 @@ export type Program = StubRules | null;
 export class FlashWriter {
   private session: FlashSession | null = null;
 
-  constructor(private readonly flash: FlashFile, private readonly flashSize: number, private readonly badFlashCell = false) {}
+  constructor(private readonly flash: FlashFile, private readonly flashSize: number, private readonly badFlashCell = false,
+    private readonly timing: FlashTiming | null = null) {}
 
   get active(): boolean { return this.session !== null; }
 
@@ -36,8 +46,8 @@ export class FlashWriter {
     this.session = null;
   }
 
-  /** FLASH_BEGIN / FLASH_DEFL_BEGIN words 0-3; 0 or the error code. */
-  begin(program: Program, compressed: boolean, size: number, blockSize: number, offset: number): number {
+  /** FLASH_BEGIN / FLASH_DEFL_BEGIN words 0-3; 0 or the error code (the ROM's after its erase). */
+  async begin(program: Program, compressed: boolean, size: number, blockSize: number, offset: number): Promise<number> {
     // The stubs' receive buffers hold MAX_WRITE_BLOCK + 64 bytes (stub_flasher.c uart_buf_t).
     if (program && blockSize > MAX_WRITE_BLOCK) return StubError.BAD_BLOCKSIZE;
     this.reset();
@@ -48,13 +58,15 @@ export class FlashWriter {
     const eraseEnd = Math.min(this.flashSize, Math.ceil((offset + size) / FLASH_SECTOR_SIZE) * FLASH_SECTOR_SIZE);
     const eraseStart = offset - (offset % FLASH_SECTOR_SIZE);
     if (eraseEnd > eraseStart) this.flash.erase(eraseStart, eraseEnd - eraseStart);
-    const session: FlashSession = { compressed, offset, size, written: 0 };
+    const session: FlashSession = { compressed, offset, size, written: 0, eraseEnd, erasedTo: program ? eraseStart : eraseEnd, programmedTo: offset };
     if (compressed) {
       session.inflate = createInflate();
       session.inflate.on("data", (chunk: Buffer) => this.store(session, chunk));
       session.inflate.on("error", (e) => { session.writeError ??= e.message; });
     }
     this.session = session;
+    // The ROM answers once its erase is done (esptool sizes its FLASH_BEGIN timeout for that).
+    if (!program) await this.timing?.busy(this.timing.eraseMs(eraseStart, eraseEnd - eraseStart));
     return 0;
   }
 
@@ -82,6 +94,7 @@ export class FlashWriter {
       // stubs do so; the ROM writes the padding too, which leaves the erased flash as it was).
       this.store(s, payload.subarray(0, Math.min(payload.length, s.size - s.written)));
     }
+    await this.deviceTime(s);
     return s.writeError ? this.writeErrorCode(program) : 0;
   }
 
@@ -104,6 +117,26 @@ export class FlashWriter {
     if (s.writeError && (compressed || program)) return this.writeErrorCode(program, compressed);
     if (program && s.written < s.size) return program.endShortError;
     return 0;
+  }
+
+  /** The flash chip's time for what this block added: erasing the sectors it reaches into (stubs; never
+   *  beyond the range BEGIN announced) and programming its pages. */
+  private async deviceTime(s: FlashSession): Promise<void> {
+    const t = this.timing;
+    if (!t) return;
+    const end = s.offset + s.written;
+    const eraseTo = Math.min(s.eraseEnd, Math.ceil(end / FLASH_SECTOR_SIZE) * FLASH_SECTOR_SIZE);
+    let ms = 0;
+    // Erase in the stubs' steps: a 64 KiB block when at a block boundary with a block's worth left in the
+    // announced range, else a sector (stub_write_flash.c start_next_erase).
+    while (s.erasedTo < eraseTo) {
+      const block = s.erasedTo % FLASH_BLOCK_BYTES === 0 && s.eraseEnd - s.erasedTo >= FLASH_BLOCK_BYTES;
+      ms += block ? t.times.blockErase64k : t.times.sectorErase;
+      s.erasedTo += block ? FLASH_BLOCK_BYTES : FLASH_SECTOR_SIZE;
+    }
+    ms += t.programMs(s.programmedTo, end);
+    s.programmedTo = end;
+    await t.busy(ms);
   }
 
   private store(s: FlashSession, chunk: Uint8Array): void {

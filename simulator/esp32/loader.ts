@@ -10,6 +10,7 @@
 import type { ChipProfile } from "./chip.js";
 import type { FlashFile } from "./flash.js";
 import { FlashWriter } from "./flash-writer.js";
+import type { FlashTiming } from "./flash-timing.js";
 import { identifyProgram, STUB_RULES, type StubKind, type StubRules } from "./programs.js";
 import {
   Cmd, concat, dataChecksum, FLASH_SECTOR_SIZE, MAX_WRITE_BLOCK, OHAI, parseRequest, response, ROM_BAUD, ROM_SYNC_VALUE, RomError,
@@ -37,6 +38,8 @@ export interface LoaderFaults {
 export interface LoaderOptions extends LoaderFaults {
   /** The emulated device's id: its factory MAC is derived from it (registers.ts deviceMac). Default 1. */
   deviceId?: number;
+  /** How long erasing and programming take (flash-timing.ts); none: at once. */
+  flashTiming?: FlashTiming | null;
 }
 
 export type Mode = "rom" | StubKind;
@@ -66,7 +69,7 @@ export class BootloaderLoader {
 
   constructor(readonly chip: ChipProfile, readonly flash: FlashFile, readonly host: LoaderHost, readonly options: LoaderOptions = {}) {
     this.regs = new ChipRegisters(chip, deviceMac(options.deviceId ?? 1));
-    this.writer = new FlashWriter(flash, chip.flashSize, options.badFlashCell);
+    this.writer = new FlashWriter(flash, chip.flashSize, options.badFlashCell, options.flashTiming ?? null);
   }
 
   /** The rules of the stub that runs; null for the ROM. */
@@ -173,7 +176,9 @@ export class BootloaderLoader {
         // (The legacy stub sources read, stub_flasher.c up to v1.7.1, take four only; esptool v5.3.1 sends
         // five to the v1.11.1 it ships, so that build is taken to accept both, as esp-flasher-stub does.)
         if (!needLen(16) && !needLen(20)) return this.reply(op, this.badLength());
-        return this.reply(op, this.writer.begin(stub, op === Cmd.FLASH_DEFL_BEGIN, word(data, 0), word(data, 2), word(data, 3)));
+        // Logged so a test can tell whether a flashing tool erased or wrote anything (size 0: the reset idiom).
+        this.host.log?.(`${op === Cmd.FLASH_DEFL_BEGIN ? "FLASH_DEFL_BEGIN" : "FLASH_BEGIN"} at 0x${word(data, 3).toString(16)}, ${word(data, 0)} bytes`);
+        return this.reply(op, await this.writer.begin(stub, op === Cmd.FLASH_DEFL_BEGIN, word(data, 0), word(data, 2), word(data, 3)));
       }
       case Cmd.FLASH_DATA:
       case Cmd.FLASH_DEFL_DATA:
@@ -261,14 +266,16 @@ export class BootloaderLoader {
   private async stubOnly(req: Request, stub: StubRules): Promise<void> {
     const { op, data } = req;
     switch (op) {
-      case Cmd.ERASE_FLASH:
+      case Cmd.ERASE_FLASH: // answered when the chip erase (tCE) is done, as both stubs wait for it
         this.flash.erase(0, this.chip.flashSize);
+        await this.options.flashTiming?.busy(this.options.flashTiming.chipEraseMs());
         return this.reply(op);
       case Cmd.ERASE_REGION: {
         if (data.length !== 8) return this.reply(op, StubError.BAD_DATA_LEN);
         const [offset, size] = [word(data, 0), word(data, 1)];
         if (offset % FLASH_SECTOR_SIZE || size % FLASH_SECTOR_SIZE) return this.reply(op, StubError.BAD_DATA_LEN);
         try { this.flash.erase(offset, size); } catch { return this.reply(op, StubError.FAILED_SPI_OP); }
+        await this.options.flashTiming?.busy(this.options.flashTiming.eraseMs(offset, size));
         return this.reply(op);
       }
       case Cmd.READ_FLASH: {

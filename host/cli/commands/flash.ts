@@ -6,6 +6,8 @@ import { flashDevice, FlashError, type FlashProgress } from "../../flash/flasher
 import { CliError } from "../errors.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
+const hex = (n: number) => `0x${n.toString(16)}`;
+
 function bar(p: FlashProgress): string {
   const width = 24;
   const filled = Math.round(p.fraction * width);
@@ -24,17 +26,18 @@ export function register(program: Command): void {
     .option("--baud <n>", "baud rate for the transfer, after syncing at 115200", "460800")
     .option("--full", "also write the C runtime's bootloader and app images from the plan folder")
     .option("--erase", "erase the whole flash first (then the partition table is always written)")
+    .option("--force", "write every image, even those the device's flash already holds (no MD5 comparison first)")
     .option("--no-verify", "skip the MD5 check of what was written")
     .option("--attempts <n>", "connection attempts (reset sequence + 5 SYNCs each)", "7")
     .option("-v, --verbose", "show esptool-js's own messages")
-    .action(async (port: string, opts: { board?: string; plan?: string; baud: string; full?: boolean; erase?: boolean; verify: boolean; verbose?: boolean; attempts: string }) => {
+    .action(async (port: string, opts: { board?: string; plan?: string; baud: string; full?: boolean; erase?: boolean; force?: boolean; verify: boolean; verbose?: boolean; attempts: string }) => {
       const baud = Number(opts.baud);
       if (!Number.isInteger(baud) || baud < 9600 || baud > 5_000_000) throw new CliError(`--baud ${opts.baud}: expected a baud rate such as 115200, 460800 or 921600`);
       const tty = process.stderr.isTTY;
       let lastStep = -1;
       try {
         const r = await flashDevice({
-          port, board: opts.board, planDir: opts.plan, baud, full: opts.full, erase: opts.erase, verify: opts.verify, connectAttempts: Math.max(1, Number(opts.attempts) || 7),
+          port, board: opts.board, planDir: opts.plan, baud, full: opts.full, erase: opts.erase, force: opts.force, verify: opts.verify, connectAttempts: Math.max(1, Number(opts.attempts) || 7),
           onInfo: (line) => process.stderr.write(`${tty ? "\r\x1b[K" : ""}${line}\n`),
           onDebug: opts.verbose ? (line) => process.stderr.write(`esptool: ${line}\n`) : undefined,
           onProgress: (p) => {
@@ -44,11 +47,18 @@ export function register(program: Command): void {
           },
         });
         if (tty) process.stderr.write("\r\x1b[K");
-        for (const w of r.written) {
-          process.stdout.write(`wrote ${w.file} (${w.bytes} bytes) at 0x${w.address.toString(16)}${w.md5 ? `, md5 ${w.md5} verified` : ", not verified"}\n`);
+        // One line per region of the plan, in address order: what happened to it.
+        const lines = [
+          ...r.unchanged.map((u) => ({ at: u.address, text: `${u.file} at ${hex(u.address)}: unchanged (md5 ${u.md5}), not written` })),
+          ...r.written.map((w) => ({ at: w.address, text: `${w.file} at ${hex(w.address)}: wrote ${w.bytes} bytes${w.md5 ? `, md5 ${w.md5} verified` : ", not verified"}` })),
+          ...r.skipped.map((s) => ({ at: s.address, text: `${s.file} at ${hex(s.address)}: kept the device's (${s.reason})` })),
+        ].sort((a, b) => a.at - b.at);
+        for (const l of lines) process.stdout.write(`${l.text}\n`);
+        process.stdout.write(`flashed ${r.chip} (board ${r.board}) in ${r.timings.total.toFixed(1)} s at ${r.baud} baud (${r.written.length} written, ${r.unchanged.length} unchanged); reset into the app\n`);
+        if (r.app) {
+          const name = r.app.name ? `${r.app.name} ${r.app.version ?? "(no version)"}` : `(name unknown: ${r.app.note})`;
+          process.stdout.write(`app ${name}, sha256 ${r.app.sha256}\n`);
         }
-        for (const s of r.skipped) process.stdout.write(`kept ${s.file}: ${s.reason}\n`);
-        process.stdout.write(`flashed ${r.chip} (board ${r.board}) in ${r.timings.total.toFixed(1)} s at ${r.baud} baud; reset into the app\n`);
       } catch (e) {
         if (tty) process.stderr.write("\n");
         if (e instanceof FlashError) throw new CliError(e.message, e.exitCode);
