@@ -2,7 +2,10 @@
 // three changes that cost nothing on a real board and save the waits it does not need:
 // - Reset sequences run only on a port that has modem lines: over a pty (no DTR/RTS) esptool-js's classic
 //   reset is a series of no-op signal changes separated by 150 ms (550 ms on retries) of sleeping. On a
-//   real adapter the sequence and its delays are esptool-js's, unchanged.
+//   real adapter the sequence and its delays are esptool-js's, unchanged. Over RFC 2217 the classic
+//   reset holds the boot strap low (DTR) after releasing EN until the chip speaks (its ROM banner: the
+//   strapping pins are latched by then) or 600 ms: the server applies each line change as it arrives,
+//   and a board's EN capacitor can keep the chip in reset longer than esptool-js's 50 ms (docs/flashing.md).
 // - Chip detection reads the magic register first and accepts it only for the chips that are identified
 //   that way (USES_MAGIC_VALUE: ESP8266, ESP32); every other chip goes on to esptool-js's own
 //   GET_SECURITY_INFO detection. The ESP32 ROM does not know GET_SECURITY_INFO, and esptool-js answers
@@ -18,10 +21,37 @@ import type { NodeSerialPort } from "./webserial.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The longest the RFC 2217 classic reset holds the boot strap low waiting for the ROM to speak. */
+export const STRAP_HOLD_MAX_MS = 600;
+
+/** esptool's ClassicReset (reset.py) over RFC 2217: EN low for 100 ms, then IO0 low and EN released in
+ *  one go (two SET-CONTROLs back to back), IO0 held until the chip prints or STRAP_HOLD_MAX_MS, released. */
+async function rfc2217ClassicReset(port: NodeSerialPort, transport: Transport, resetDelay: number): Promise<void> {
+  await transport.setSignals(false, true); // DTR off (IO0 high), RTS on (EN low): chip held in reset
+  await sleep(100);
+  const heard = port.counters.bytesRead;
+  await transport.setSignals(true, false); // DTR on (IO0 low), RTS off (EN released)
+  const until = performance.now() + Math.max(resetDelay, STRAP_HOLD_MAX_MS);
+  while (port.counters.bytesRead === heard && performance.now() < until) await sleep(5);
+  await sleep(Math.min(resetDelay, 20)); // let the banner in, for esptool-js's boot-mode check
+  await transport.setSignals(false, false); // IO0 high again
+}
+
+/** esptool's HardReset (reset.py, no USB): EN low for 100 ms with IO0 high, then released: the app boots.
+ *  (esptool-js 0.7's HardReset only releases RTS, so it is not used.) */
+export async function hardResetByLines(transport: Transport): Promise<void> {
+  await transport.setSignals(false, true);
+  await sleep(100);
+  await transport.setSignals(false, false);
+}
+
 /** esptool-js's reset strategies, skipped (no sleeps) when the port has no modem lines to reset with. */
 export function resetConstructorsFor(port: NodeSerialPort) {
   class LineClassicReset extends ClassicReset {
-    override async reset(): Promise<void> { if (port.modemLines) await super.reset(); }
+    override async reset(): Promise<void> {
+      if (port.rfc2217) await rfc2217ClassicReset(port, this.transport, this.resetDelay);
+      else if (port.modemLines) await super.reset();
+    }
   }
   class LineUsbJtagSerialReset extends UsbJtagSerialReset {
     override async reset(): Promise<void> { if (port.modemLines) await super.reset(); }

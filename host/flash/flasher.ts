@@ -7,15 +7,18 @@
 // device's partition table (READ_FLASH via the stub) to decide whether a differing table must be written;
 // writes with compressed blocks (host/flash/writer.ts: the images are deflated while the chip connects);
 // verifies each image with SPI_FLASH_MD5 through the stub (16 raw bytes: esptool-js's own check compares
-// the ROM's hex-text answer in the wrong form, so we compare ourselves); then resets into the app in-band
-// (FLASH_BEGIN 0,0 + FLASH_END "reboot", which the stub obeys; works over ptys and sockets that have no
-// DTR/RTS). The connect phase's shortcuts are in host/flash/connect.ts.
+// the ROM's hex-text answer in the wrong form, so we compare ourselves); then resets into the app: by the
+// lines where the port has them (a serial adapter with DTR/RTS, rfc2217://: esptool's HardReset, EN
+// pulsed with IO0 high), else in-band (FLASH_BEGIN 0,0 + FLASH_END "reboot", which the legacy stub obeys
+// and the emulator too over ptys and sockets, which have no DTR/RTS). The connect phase's shortcuts are
+// in host/flash/connect.ts; rfc2217:// is host/flash/rfc2217.ts.
 // May touch: the port it opens and the flash of the device behind it.
 import { ESPLoader, Transport } from "esptool-js";
 import { parseLinkSpec, LinkError } from "../link/open.js";
 import { deviceHasWasmPartition, FlashError, loadPlan, md5Hex, padded, type AppIdentity, type FlashImage, type LoadedPlan } from "./plan.js";
 import { NodeSerialPort } from "./webserial.js";
-import { changeBaud, detectByMagicFirst, resetConstructorsFor } from "./connect.js";
+import { changeBaud, detectByMagicFirst, hardResetByLines, resetConstructorsFor } from "./connect.js";
+import { parseRfc2217Url } from "./rfc2217.js";
 import { deflateImage, writeDeflated, type DeflatedImage } from "./writer.js";
 import { MAX_PARTITION_LENGTH } from "../build/partition-table.js";
 
@@ -25,7 +28,7 @@ export { FlashError } from "./plan.js";
 export const ROM_BAUD = 115200;
 
 export interface FlashOptions {
-  /** Device path or socket://host:port. */
+  /** Device path, socket://host:port or rfc2217://host:port. */
   port: string;
   board?: string;
   planDir?: string;
@@ -78,6 +81,8 @@ export interface FlashResult {
   transferWireBytes: number;
   baud: number;
   reset: boolean;
+  /** How the device was reset into the app: by the DTR/RTS lines, or in-band (FLASH_END "reboot"). */
+  resetBy: "lines" | "in-band";
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -100,7 +105,7 @@ export async function flashDevice(options: FlashOptions): Promise<FlashResult> {
   const deflating = new Map(loaded.images.map((i) => [i, deflateImage(i.data)] as const));
   for (const p of deflating.values()) p.catch(() => {});
   let spec;
-  try { spec = parseLinkSpec(options.port, ROM_BAUD); } catch (e) { throw new FlashError((e as Error).message); }
+  try { spec = parseRfc2217Url(options.port) ?? parseLinkSpec(options.port, ROM_BAUD); } catch (e) { throw new FlashError((e as Error).message); }
   const info = options.onInfo ?? (() => {});
   const port = new NodeSerialPort(spec);
   const transport = new Transport(port as never, false);
@@ -112,7 +117,8 @@ export async function flashDevice(options: FlashOptions): Promise<FlashResult> {
     terminal: { clean() {}, writeLine: (l: string) => options.onDebug?.(l), write: (l: string) => options.onDebug?.(l) },
   });
   detectByMagicFirst(loader);
-  // Sockets have no modem lines, so no reset sequence there (a pty has none either: connect.ts).
+  // Sockets have no modem lines, so no reset sequence there (a pty has none either: connect.ts);
+  // rfc2217:// has them, as SET-CONTROL.
   const resetMode = spec.kind === "tcp" ? "no_reset" : "default_reset";
   const attempts = options.connectAttempts ?? 7;
   let opened = false;
@@ -228,12 +234,19 @@ export async function flashDevice(options: FlashOptions): Promise<FlashResult> {
     }
     const tVerified = now();
 
-    // Reset into the app, in-band (esptool's own write_flash ends with FLASH_BEGIN(0, 0) then FLASH_END).
-    await loader.flashBegin(0, 0);
-    await loader.flashFinish(true);
-    info("Reset into the app");
+    // Reset into the app: by the lines when the port has them (esptool --after hard-reset), else in-band
+    // (esptool's own write_flash ends with FLASH_BEGIN(0, 0) then FLASH_END).
+    const resetBy = port.modemLines ? "lines" : "in-band";
+    if (resetBy === "lines") {
+      await hardResetByLines(transport);
+      info("Reset into the app (EN pulsed by RTS)");
+    } else {
+      await loader.flashBegin(0, 0);
+      await loader.flashFinish(true);
+      info("Reset into the app");
+    }
     return {
-      chip: chipName, board: board.name, written, unchanged, skipped, app: loaded.app, baud, reset: true, transferWireBytes,
+      chip: chipName, board: board.name, written, unchanged, skipped, app: loaded.app, baud, reset: true, resetBy, transferWireBytes,
       timings: { connect: tConnected - t0, stub: stubSeconds, compare: compareSeconds, transfer: tWritten - tWrite, verify: tVerified - tWritten, total: now() - t0 },
     };
   } finally {

@@ -65,3 +65,21 @@ export function chipProfile(board: Board): ChipProfile {
 
 /** --chip esp32|esp32c3|esp32s3 -> board name (one board per chip ships in boards/). */
 export const CHIP_BOARDS: Record<string, string> = { esp32: "esp32", esp32c3: "esp32c3", esp32s3: "esp32s3" };
+
+/** What the ROM prints at 115200 when the chip leaves a reset by its EN pin (a power-on reset as far as
+ *  the ROM's reset cause goes), with the boot mode its strapping pins select. esptool and esptool-js
+ *  read it after their reset sequence (loader.py _connect_attempt: `boot:(0x..)(.*waiting for download)?`)
+ *  to tell a wrong boot mode from a dead line. Texts as the ROMs print them: ESP32 ROM "ets Jul 29 2019"
+ *  (ECO3), ESP32-C3 "esp32c3-api1-20210207", ESP32-S3 "esp32s3-20210327"; boot-mode values from their
+ *  strapping tables (ESP32 0x03 download / 0x13 SPI fast flash; C3 0x04 / 0x0c; S3 0x00 / 0x08). */
+export function romBootBanner(chip: string, download: boolean): string {
+  const tail = download ? "\r\nwaiting for download\r\n" : "\r\n";
+  switch (chip) {
+    case "ESP32":
+      return `ets Jul 29 2019 12:21:46\r\n\r\nrst:0x1 (POWERON_RESET),boot:${download ? "0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))" : "0x13 (SPI_FAST_FLASH_BOOT)"}${tail}`;
+    case "ESP32-C3":
+      return `ESP-ROM:esp32c3-api1-20210207\r\nBuild:Feb  7 2021\r\nrst:0x1 (POWERON),boot:${download ? "0x4 (DOWNLOAD(USB/UART0/1))" : "0xc (SPI_FAST_FLASH_BOOT)"}${tail}`;
+    default:
+      return `ESP-ROM:esp32s3-20210327\r\nBuild:Mar 27 2021\r\nrst:0x1 (POWERON),boot:${download ? "0x0 (DOWNLOAD(USB/UART0))" : "0x8 (SPI_FAST_FLASH_BOOT)"}${tail}`;
+  }
+}

@@ -5,7 +5,8 @@
 // Xtensa or RISC-V code): the log says so and the ROM keeps answering. Behaviour follows Espressif's
 // "Serial Protocol" document (ROM), the legacy stub's stub_flasher.c cmd_loop and esp-flasher-stub's
 // command_handler.c; programs.ts lists where the two stubs differ. Requests are handled one at a time in
-// arrival order; READ_FLASH acknowledgements bypass that queue. May touch: the flash it is given; talks
+// arrival order; READ_FLASH acknowledgements bypass that queue; a reset (reset()) drops what is queued
+// and silences what still runs (a chip in reset answers nothing). May touch: the flash it is given; talks
 // only through LoaderHost.
 import type { ChipProfile } from "./chip.js";
 import type { FlashFile } from "./flash.js";
@@ -66,6 +67,10 @@ export class BootloaderLoader {
   private dataPackets = 0;
   /** esp-flasher-stub: the error of a failed background write, answered to the next request. */
   private pendingError = 0;
+  /** Counts resets: a request received before the last reset is not handled, and nothing it was still
+   *  doing (an erase, a read) answers after it: a reset stops the chip. */
+  private epoch = 0;
+  private handling = 0;
 
   constructor(readonly chip: ChipProfile, readonly flash: FlashFile, readonly host: LoaderHost, readonly options: LoaderOptions = {}) {
     this.regs = new ChipRegisters(chip, deviceMac(options.deviceId ?? 1));
@@ -77,11 +82,15 @@ export class BootloaderLoader {
 
   /** Back to the ROM loader (a reset into download mode). */
   reset(): void {
+    this.epoch++;
+    this.queue = Promise.resolve(); // what was queued belongs to the program that the reset stopped
     this.mode = "rom";
     this.writer.reset();
     this.segments = new Map();
     this.mem = null;
+    const reading = this.reading;
     this.reading = null;
+    reading?.waiter?.(); // its loop sees the reset and stops
     this.pendingError = 0;
     this.regs.reset(ROM_BAUD);
   }
@@ -95,13 +104,19 @@ export class BootloaderLoader {
     }
     const req = parseRequest(packet);
     if (!req) { this.host.log?.(`ignored a packet that is not a request (${packet.length} bytes)`); return; }
-    this.queue = this.queue.then(() => this.handle(req)).catch((err) => this.host.log?.(`loader error: ${(err as Error).message}`));
+    const epoch = this.epoch;
+    this.queue = this.queue.then(() => {
+      if (epoch !== this.epoch) return;
+      this.handling = epoch;
+      return this.handle(req);
+    }).catch((err) => this.host.log?.(`loader error: ${(err as Error).message}`));
   }
 
   /** Resolves when every request received so far has been handled. */
   idle(): Promise<void> { return this.queue; }
 
   private reply(op: number, error = 0, body: Uint8Array = new Uint8Array(0), value = 0): void {
+    if (this.handling !== this.epoch) return; // the chip was reset while this request ran
     this.host.send(response(op, value, concat(body, this.mode === "rom" ? romStatus(error) : stubStatus(error))));
   }
 

@@ -22,7 +22,7 @@ export class Wire {
   readonly stats: WireStats = { bytes: 0, dropped: 0, corrupted: 0 };
   /** Time (performance.now() ms) at which the wire has finished sending everything queued. */
   private freeAt = 0;
-  private readonly queue: Array<{ at: number; bytes: Uint8Array }> = [];
+  private readonly queue: Array<{ at: number; bytes: Uint8Array; baud: number }> = [];
   private timer: NodeJS.Timeout | null = null;
   private readonly rng: Random | null;
   private closed = false;
@@ -30,7 +30,8 @@ export class Wire {
   constructor(
     public baud: number,
     readonly paced: boolean,
-    private readonly deliver: (bytes: Uint8Array) => void,
+    /** Called with the bytes and the baud rate they were sent at (a receiver at another rate garbles them). */
+    private readonly deliver: (bytes: Uint8Array, baud: number) => void,
     private readonly faults: LineFaults = {},
   ) {
     this.rng = faults.dropRate || faults.corruptRate ? new Random(faults.seed ?? 1) : null;
@@ -43,10 +44,10 @@ export class Wire {
     if (this.closed || input.length === 0) return;
     const bytes = this.rng ? this.applyFaults(input) : input;
     this.stats.bytes += input.length;
-    if (!this.paced) { if (bytes.length) this.deliver(bytes); return; }
+    if (!this.paced) { if (bytes.length) this.deliver(bytes, this.baud); return; }
     const now = performance.now();
     this.freeAt = Math.max(now, this.freeAt) + this.secondsFor(input.length) * 1000;
-    this.queue.push({ at: this.freeAt, bytes });
+    this.queue.push({ at: this.freeAt, bytes, baud: this.baud });
     this.schedule();
   }
 
@@ -81,7 +82,7 @@ export class Wire {
       const now = performance.now();
       while (this.queue.length && this.queue[0].at <= now + 0.5) {
         const item = this.queue.shift()!;
-        if (item.bytes.length) this.deliver(item.bytes);
+        if (item.bytes.length) this.deliver(item.bytes, item.baud);
       }
       this.schedule();
     }, wait);

@@ -7,6 +7,9 @@
 // (`iotfw build --board esp32`: the partition table and the Wasm partition image) at 921600. Figures: wall
 // seconds, esptool's as the baseline, ratio iotfw / esptool (target <= 1.0). Plus the unchanged-plan
 // reflash: the same plan flashed again onto the same chip, seconds after the connect (target <= 0.5 s).
+// And the app plan over rfc2217:// (the emulator's RFC 2217 server, simulator/esp32/rfc2217-server.ts),
+// onto a chip running its app, both tools with their default resets by the DTR/RTS lines (esptool
+// --before default-reset --after hard-reset; iotfw's classic reset and hard reset): the real sequences.
 // Both tools get the same work: esptool is told the chip (--chip esp32; iotfw detects it), both compress,
 // both verify by MD5; iotfw also resets into the app in-band, esptool runs with --after no-reset (a socket
 // has no lines to reset with), so the comparison leans against iotfw. Without esptool v5.3.1 at
@@ -22,6 +25,7 @@ import { loadBoard } from "../../host/build/boards.js";
 import { flashDevice } from "../../host/flash/flasher.js";
 import { REPO_ROOT } from "../../host/repo-root.js";
 import { Esp32Emulator } from "../../simulator/esp32/emulator.js";
+import { serveRfc2217 } from "../../simulator/esp32/rfc2217-server.js";
 import { Random } from "../../simulator/random.js";
 import type { BenchResult } from "./result.js";
 
@@ -42,12 +46,18 @@ function esptoolMissing(): string | undefined {
   return undefined;
 }
 
-/** A fresh paced virtual ESP32 (flash timing on) behind 127.0.0.1:<port>. */
-async function chip(flashFile: string) {
+/** A fresh paced virtual ESP32 (flash timing on) behind 127.0.0.1:<port>: socket://, or rfc2217:// with
+ *  the chip running its app (so only the reset lines bring it to the ROM). */
+async function chip(flashFile: string, link: "socket" | "rfc2217" = "socket") {
   const emu = new Esp32Emulator({ board: loadBoard("esp32"), flashFile, pace: true, hardware: [] });
-  const server: Server = createServer((socket) => { socket.setNoDelay(true); emu.attach(socket); });
+  const server: Server = createServer((socket) => {
+    if (link === "rfc2217") { serveRfc2217(emu, socket); return; }
+    socket.setNoDelay(true);
+    emu.attach(socket);
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const url = `socket://127.0.0.1:${(server.address() as { port: number }).port}`;
+  if (link === "rfc2217") await emu.bootApp();
+  const url = `${link}://127.0.0.1:${(server.address() as { port: number }).port}`;
   return { emu, url, async close() { await new Promise<void>((r) => server.close(() => r())); await emu.close(); } };
 }
 
@@ -64,15 +74,16 @@ function timed(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<nu
   });
 }
 
-interface Case { name: string; plan: string; baud: number; files: Array<{ address: number; path: string }> }
+interface Case { name: string; plan: string; baud: number; files: Array<{ address: number; path: string }>; link?: "socket" | "rfc2217" }
 
 /** One tool onto a fresh chip; checks the flash holds every file afterwards. */
 async function flashWith(tool: "iotfw" | "esptool", c: Case, dir: string): Promise<number> {
-  const rig = await chip(join(dir, `${tool}-${c.baud}-${c.files.length}.bin`));
+  const rig = await chip(join(dir, `${tool}-${c.baud}-${c.files.length}-${c.link ?? "socket"}.bin`), c.link);
+  const resets = c.link === "rfc2217" ? [] : ["--before", "no-reset", "--after", "no-reset"];
   try {
     const seconds = tool === "iotfw"
       ? await timed(process.execPath, [CLI, "flash", rig.url, "--plan", c.plan, "--baud", String(c.baud)])
-      : await timed(PYTHON, ["-m", "esptool", "--chip", "esp32", "--port", rig.url, "--before", "no-reset", "--after", "no-reset", "--baud", String(c.baud),
+      : await timed(PYTHON, ["-m", "esptool", "--chip", "esp32", "--port", rig.url, ...resets, "--baud", String(c.baud),
           "write-flash", ...c.files.flatMap((f) => [`0x${f.address.toString(16)}`, f.path])], { ...process.env, PYTHONPATH: ESPTOOL, NO_COLOR: "1" });
     for (const f of c.files) {
       const want = readFileSync(f.path);
@@ -111,6 +122,8 @@ export async function benchFlash(): Promise<BenchResult[]> {
     const cases: Case[] = [
       ...[115200, 921600].map((baud) => ({ name: `flash 1 MiB random at ${baud} baud`, plan: randomPlan, baud, files: [{ address: RANDOM_ADDRESS, path: join(randomPlan, "image.bin") }] })),
       { name: `flash the env-station app plan (${(appBytes / 1024).toFixed(1)} KiB) at 921600 baud`, plan: appPlan, baud: 921600,
+        files: Object.entries(planFiles).map(([a, f]) => ({ address: Number(a), path: join(appPlan, f) })) },
+      { name: `flash the env-station app plan at 921600 baud over rfc2217://, reset by the lines`, plan: appPlan, baud: 921600, link: "rfc2217",
         files: Object.entries(planFiles).map(([a, f]) => ({ address: Number(a), path: join(appPlan, f) })) },
     ];
     const missing = esptoolMissing();

@@ -1,6 +1,7 @@
-// `iotfw emulate`: a virtual ESP32 (simulator/esp32) on a pty or a TCP port, with its flash in a file.
-// It starts in download mode (no DTR/RTS over a pty or socket), flashing tools talk to its ROM
-// bootloader, and after a reset it boots the flashed app and sends its frames on the same link.
+// `iotfw emulate`: a virtual ESP32 (simulator/esp32) on a pty, a TCP port, or an RFC 2217 port (which
+// carries DTR/RTS to the board's auto-reset circuit), with its flash in a file. It starts in download
+// mode (--boot: the app), flashing tools talk to its ROM bootloader, and after a reset it boots the
+// flashed app and sends its frames on the same link.
 // Runs until SIGINT/SIGTERM. May touch: the flash file, the pty/port it opens, a socat it starts (--pty).
 import type { Command } from "commander";
 import { createServer, type Server } from "node:net";
@@ -9,13 +10,15 @@ import { loadBoard } from "../../build/boards.js";
 import { openLink, LinkError, type OpenLink } from "../../link/open.js";
 import { createPtyPair, type PtyPair } from "../../link/pty.js";
 import { Esp32Emulator } from "../../../simulator/esp32/emulator.js";
+import { serveRfc2217 } from "../../../simulator/esp32/rfc2217-server.js";
+import { DEFAULT_EN_DELAY_MS } from "../../../simulator/esp32/reset-circuit.js";
 import { CHIP_BOARDS } from "../../../simulator/esp32/chip.js";
 import type { HardwarePart } from "../../../simulator/fleet/wiring.js";
 import { CliError } from "../errors.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
 interface EmulateOpts {
-  chip: string; serial?: string; listen?: string; pty?: boolean; flashFile: string; app?: string; pace: boolean;
+  chip: string; serial?: string; listen?: string; rfc2217?: string; enDelay: string; pty?: boolean; flashFile: string; app?: string; pace: boolean;
   dropRate?: string; corruptRate?: string; seed: string; speed: string; deviceId: string; boot?: boolean; verbose?: boolean;
 }
 
@@ -34,6 +37,8 @@ export function register(program: Command): void {
     .option("--serial <path>", "open this pty (one end of a socat pair) as the chip's UART")
     .option("--pty", "create a pty pair and print the path to connect to")
     .option("--listen <host:port>", "accept a TCP connection as the chip's UART (connect with socket://host:port)")
+    .option("--rfc2217 <host:port>", "serve the UART over RFC 2217, with DTR/RTS wired to the auto-reset circuit (connect with rfc2217://host:port)")
+    .option("--en-delay <ms>", "ms from EN's release to the chip leaving reset (the EN capacitor)", String(DEFAULT_EN_DELAY_MS))
     .requiredOption("-f, --flash-file <file>", "flash contents (created 0xFF-filled at the chip's flash size)")
     .option("-a, --app <dir>", "app whose app.json \"hardware\" is wired to sensor models (default: env-station)")
     .option("--no-pace", "deliver bytes at once instead of at the baud rate")
@@ -47,8 +52,10 @@ export function register(program: Command): void {
     .action(async (opts: EmulateOpts) => {
       const boardName = CHIP_BOARDS[opts.chip];
       if (!boardName) throw new CliError(`--chip ${opts.chip}: unknown chip (known: ${Object.keys(CHIP_BOARDS).join(", ")})`);
-      const modes = [opts.serial !== undefined, opts.listen !== undefined, !!opts.pty].filter(Boolean).length;
-      if (modes !== 1) throw new CliError("give exactly one of --serial <pty path>, --pty or --listen <host:port>");
+      const modes = [opts.serial !== undefined, opts.listen !== undefined, opts.rfc2217 !== undefined, !!opts.pty].filter(Boolean).length;
+      if (modes !== 1) throw new CliError("give exactly one of --serial <pty path>, --pty, --listen <host:port> or --rfc2217 <host:port>");
+      const enDelayMs = Number(opts.enDelay);
+      if (!(enDelayMs >= 0 && enDelayMs <= 10_000)) throw new CliError(`--en-delay ${opts.enDelay}: expected milliseconds from 0 to 10000`);
       const deviceId = Number(opts.deviceId);
       if (!(Number.isInteger(deviceId) && deviceId >= 0 && deviceId <= 0xffffffff)) throw new CliError(`--device-id ${opts.deviceId}: expected an integer from 0 to 4294967295`);
       const speed = Number(opts.speed);
@@ -61,7 +68,7 @@ export function register(program: Command): void {
       let emu: Esp32Emulator;
       try {
         emu = new Esp32Emulator({
-          board, flashFile: opts.flashFile, pace: opts.pace, hardware, seed: Number(opts.seed), timeScale: speed, deviceId,
+          board, flashFile: opts.flashFile, pace: opts.pace, hardware, seed: Number(opts.seed), timeScale: speed, deviceId, enDelayMs,
           faults: { dropRate: rate(opts.dropRate, "drop-rate"), corruptRate: rate(opts.corruptRate, "corrupt-rate"), seed: Number(opts.seed) },
           log: opts.verbose ? (t) => process.stderr.write(`emulate: ${t}\n`) : undefined,
         });
@@ -72,13 +79,20 @@ export function register(program: Command): void {
       let server: Server | undefined;
       let where: string;
       try {
-        if (opts.listen !== undefined) {
-          const m = /^(.*):(\d+)$/.exec(opts.listen);
-          if (!m) throw new CliError(`--listen ${opts.listen}: expected host:port`);
-          server = createServer((socket) => { socket.setNoDelay(true); emu.attach(socket); });
+        const listen = opts.listen ?? opts.rfc2217;
+        if (listen !== undefined) {
+          const flag = opts.listen !== undefined ? "--listen" : "--rfc2217";
+          const m = /^(.*):(\d+)$/.exec(listen);
+          if (!m) throw new CliError(`${flag} ${listen}: expected host:port`);
+          const log = opts.verbose ? (t: string) => process.stderr.write(`emulate: ${t}\n`) : undefined;
+          server = createServer((socket) => {
+            if (opts.rfc2217 !== undefined) { serveRfc2217(emu, socket, log); return; }
+            socket.setNoDelay(true);
+            emu.attach(socket);
+          });
           await new Promise<void>((resolve, reject) => { server!.once("error", reject); server!.listen(Number(m[2]), m[1] || "127.0.0.1", () => resolve()); });
           const addr = server.address() as { address: string; port: number };
-          where = `socket://${addr.address.includes(":") ? `[${addr.address}]` : addr.address}:${addr.port}`;
+          where = `${opts.rfc2217 !== undefined ? "rfc2217" : "socket"}://${addr.address.includes(":") ? `[${addr.address}]` : addr.address}:${addr.port}`;
         } else {
           let path = opts.serial;
           if (opts.pty) { pair = await createPtyPair(); path = pair.a; }

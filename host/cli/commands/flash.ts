@@ -1,5 +1,6 @@
 // `iotfw flash <port>`: write a build's flash plan to an ESP32 over its ROM bootloader (esptool-js via
-// host/flash/flasher.ts), with a progress bar (rate, time left) on stderr and a summary on stdout.
+// host/flash/flasher.ts; a serial port, socket:// or rfc2217://), with a progress bar (rate, time left)
+// on stderr and a summary on stdout.
 // May touch: the port and the flash of the device behind it; reads the plan folder.
 import type { Command } from "commander";
 import { flashDevice, FlashError, type FlashProgress } from "../../flash/flasher.js";
@@ -20,7 +21,7 @@ export function register(program: Command): void {
   program
     .command("flash")
     .description(COMMAND_SUMMARIES.flash.summary)
-    .argument("<port>", "serial port (/dev/ttyUSB0, COM3, a pty) or socket://host:port")
+    .argument("<port>", "serial port (/dev/ttyUSB0, COM3, a pty), socket://host:port, or rfc2217://host:port (a remote port with DTR/RTS)")
     .option("-b, --board <board>", "board the plan must be for (default: the plan's)")
     .option("-p, --plan <dir>", "build folder with flash-plan.json (default: build/<board>, else build/esp32)")
     .option("--baud <n>", "baud rate for the transfer, after syncing at 115200", "460800")
@@ -54,7 +55,7 @@ export function register(program: Command): void {
           ...r.skipped.map((s) => ({ at: s.address, text: `${s.file} at ${hex(s.address)}: kept the device's (${s.reason})` })),
         ].sort((a, b) => a.at - b.at);
         for (const l of lines) process.stdout.write(`${l.text}\n`);
-        process.stdout.write(`flashed ${r.chip} (board ${r.board}) in ${r.timings.total.toFixed(1)} s at ${r.baud} baud (${r.written.length} written, ${r.unchanged.length} unchanged); reset into the app\n`);
+        process.stdout.write(`flashed ${r.chip} (board ${r.board}) in ${r.timings.total.toFixed(1)} s at ${r.baud} baud (${r.written.length} written, ${r.unchanged.length} unchanged); reset into the app ${r.resetBy === "lines" ? "by the DTR/RTS lines" : "in-band"}\n`);
         if (r.app) {
           const name = r.app.name ? `${r.app.name} ${r.app.version ?? "(no version)"}` : `(name unknown: ${r.app.note})`;
           process.stdout.write(`app ${name}, sha256 ${r.app.sha256}\n`);
