@@ -9,35 +9,19 @@
 // Needs the pristine esptool at ../shared/third_party/esptool-v5.3.1 and Debian's python3 with its
 // dependencies (python3-serial, -bitstring, -cryptography, -ecdsa, -intelhex, -yaml, -click, -rich-click);
 // without them it says why and skips, except under CI, where it fails. May touch: a temporary folder.
-import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { loadBoard } from "../../host/build/boards.js";
-import { REPO_ROOT } from "../../host/repo-root.js";
 import { Esp32Emulator } from "./emulator.js";
+import { esptoolMissing, runEsptool } from "./esptool-harness.js";
 import { deviceMac } from "./registers.js";
 
-const ESPTOOL = join(REPO_ROOT, "..", "shared", "third_party", "esptool-v5.3.1");
-const PYTHON = "/usr/bin/python3";
-const env = { ...process.env, PYTHONPATH: ESPTOOL, NO_COLOR: "1", PYTHONUNBUFFERED: "1" };
 const tmp = mkdtempSync(join(tmpdir(), "iotfw-esptool-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Why esptool cannot run here, or undefined. */
-function esptoolMissing(): string | undefined {
-  if (!existsSync(join(ESPTOOL, "esptool", "__init__.py"))) return `esptool v5.3.1 not found at ${ESPTOOL}`;
-  try {
-    execFileSync(PYTHON, ["-c", "import esptool"], { env, stdio: ["ignore", "ignore", "pipe"], timeout: 60_000 });
-  } catch (e) {
-    const err = String((e as { stderr?: Buffer }).stderr ?? (e as Error).message).trim().split("\n").pop();
-    return `${PYTHON} cannot import esptool (${err}); install python3-serial python3-bitstring python3-cryptography python3-ecdsa python3-intelhex python3-yaml python3-click python3-rich-click`;
-  }
-  return undefined;
-}
 
 let unavailable: string | undefined;
 beforeAll(() => {
@@ -67,18 +51,11 @@ async function rig(name: string, board: string, deviceId: number) {
     emu, logs,
     /** Run esptool on this chip; resolves with its exit code and everything it printed. */
     esptool(args: string[], opts: { stub?: boolean | "legacy"; baud?: number } = {}): Promise<{ code: number | null; out: string }> {
-      const argv = ["-m", "esptool", "--chip", CHIPS.find((c) => c.board === board)!.chip, "--port", `socket://127.0.0.1:${port}`,
+      const argv = ["--chip", CHIPS.find((c) => c.board === board)!.chip, "--port", `socket://127.0.0.1:${port}`,
         "--before", "no-reset", "--after", "no-reset", "--baud", String(opts.baud ?? 115200)];
       if (opts.stub === false) argv.push("--no-stub");
       if (opts.stub === "legacy") argv.push("--stub-version", "1");
-      const child = spawn(PYTHON, [...argv, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      child.stdout.on("data", (d) => { out += d; });
-      child.stderr.on("data", (d) => { out += d; });
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-        child.once("exit", (code) => { clearTimeout(timer); resolve({ code, out }); });
-      });
+      return runEsptool([...argv, ...args]);
     },
     async close() { await new Promise<void>((r) => server.close(() => r())); await emu.close(); },
   };

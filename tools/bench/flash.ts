@@ -15,8 +15,8 @@
 // has no lines to reset with), so the comparison leans against iotfw. Without esptool v5.3.1 at
 // ../shared/third_party/esptool-v5.3.1 (or its Python packages) the bench says so and gives iotfw's times
 // alone. Touches: a temp folder (plans, flash files), child processes it starts and waits for.
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,26 +25,14 @@ import { loadBoard } from "../../host/build/boards.js";
 import { flashDevice } from "../../host/flash/flasher.js";
 import { REPO_ROOT } from "../../host/repo-root.js";
 import { Esp32Emulator } from "../../simulator/esp32/emulator.js";
+import { ESPTOOL_ENV, PYTHON, esptoolMissing } from "../../simulator/esp32/esptool-harness.js";
 import { serveRfc2217 } from "../../simulator/esp32/rfc2217-server.js";
 import { Random } from "../../simulator/random.js";
 import type { BenchResult } from "./result.js";
 
-const ESPTOOL = join(REPO_ROOT, "..", "shared", "third_party", "esptool-v5.3.1");
-const PYTHON = "/usr/bin/python3";
 const CLI = join(REPO_ROOT, "bin", "iotfw.js");
 const RANDOM_BYTES = 1024 * 1024;
 const RANDOM_ADDRESS = 0x10000; // the esp32 board's factory app partition (0x1F0000 bytes)
-
-/** Why esptool v5.3.1 cannot run here, or undefined. */
-function esptoolMissing(): string | undefined {
-  if (!existsSync(join(ESPTOOL, "esptool", "__init__.py"))) return `esptool v5.3.1 not found at ${ESPTOOL}`;
-  try {
-    execFileSync(PYTHON, ["-c", "import esptool"], { env: { ...process.env, PYTHONPATH: ESPTOOL }, stdio: "ignore", timeout: 60_000 });
-  } catch {
-    return `${PYTHON} cannot import esptool (install its Debian packages: README.md)`;
-  }
-  return undefined;
-}
 
 /** A fresh paced virtual ESP32 (flash timing on) behind 127.0.0.1:<port>: socket://, or rfc2217:// with
  *  the chip running its app (so only the reset lines bring it to the ROM). */
@@ -84,7 +72,7 @@ async function flashWith(tool: "iotfw" | "esptool", c: Case, dir: string): Promi
     const seconds = tool === "iotfw"
       ? await timed(process.execPath, [CLI, "flash", rig.url, "--plan", c.plan, "--baud", String(c.baud)])
       : await timed(PYTHON, ["-m", "esptool", "--chip", "esp32", "--port", rig.url, ...resets, "--baud", String(c.baud),
-          "write-flash", ...c.files.flatMap((f) => [`0x${f.address.toString(16)}`, f.path])], { ...process.env, PYTHONPATH: ESPTOOL, NO_COLOR: "1" });
+          "write-flash", ...c.files.flatMap((f) => [`0x${f.address.toString(16)}`, f.path])], ESPTOOL_ENV);
     for (const f of c.files) {
       const want = readFileSync(f.path);
       if (!Buffer.from(rig.emu.flash.read(f.address, want.length)).equals(want)) throw new Error(`bench: after ${tool}, the flash does not hold ${f.path}`);
