@@ -221,6 +221,7 @@ export class Bridge implements Ingest {
       case "mqtt:": case "mqtts:":
         return new MqttUpstream(url, {
           prefix: this.options.mqttPrefix, haDiscovery: this.options.haDiscovery, caFile: this.options.caFile, log: this.log,
+          stateDir: this.spoolDir, // the bridge id and the discovery topics it owns live with the spool
           onCommand: (device, body) => this.commandFromMqtt(device, body),
         });
       case "http:": case "https:": return new HttpUpstream(url);

@@ -53,10 +53,13 @@ function channelBytes(channels: readonly HelloChannel[]): Map<number, Buffer> {
   return m;
 }
 
-/** The encoded channels a frame names (its JSON view looks their names and units up in the hello). */
+/** The encoded channels a frame names (its JSON view looks their names and units up in the hello); all
+ *  of the hello's when it names two channels alike, since a channel's topic level then depends on the
+ *  others (channelTopicLevels), and a record read back must publish on the same topic. */
 function referencedChannels(frame: Frame | undefined, channels: readonly HelloChannel[]): Buffer[] {
   if (frame?.type !== "event" && frame?.type !== "summary") return [];
   const table = channelBytes(channels);
+  if (repeatedLevels(channels)) return [...table.values()];
   if (frame.type === "event") {
     const b = table.get(frame.channel);
     return b ? [b] : [];
@@ -176,7 +179,7 @@ export function upstreamMessage(r: SpoolRecord): JsonObject {
 const topicLevels = new Map<string, string>();
 
 /** A channel name usable as one MQTT topic level. */
-function topicLevel(name: JsonValue | undefined, id: JsonValue | undefined): string {
+export function topicLevel(name: JsonValue | undefined, id: JsonValue | undefined): string {
   if (typeof name !== "string" || name.length === 0) return `ch${String(id)}`;
   let level = topicLevels.get(name);
   if (level === undefined) {
@@ -186,10 +189,62 @@ function topicLevel(name: JsonValue | undefined, id: JsonValue | undefined): str
   return level;
 }
 
+/** Topic levels of a hello whose channels repeat a name (level), memoised per channel table; null when
+ *  every name is unique (the common case: each level is then just topicLevel of the name). */
+const levelTables = new WeakMap<readonly { id: number; name: string }[], Map<number, string> | null>();
+
+function repeatedLevels(channels: readonly { id: number; name: string }[] | undefined): Map<number, string> | null {
+  if (!channels || channels.length < 2) return null;
+  let m = levelTables.get(channels);
+  if (m === undefined) {
+    const seen = new Set<string>();
+    let repeated = false;
+    for (const c of channels) {
+      const level = topicLevel(c.name, c.id);
+      if (seen.has(level)) repeated = true;
+      seen.add(level);
+    }
+    m = repeated ? channelTopicLevels(channels) : null;
+    levelTables.set(channels, m);
+  }
+  return m;
+}
+
+/** Each channel's topic level (docs/mqtt.md "Topics"): its name made one topic level; when a hello names
+ *  several channels alike (env-station's BME280 and SHT31 both say "temperature"), the lowest channel id
+ *  keeps the plain name and the next ones, by id, take `<name>_2`, `<name>_3`, ... (skipping a level
+ *  another channel is literally named), so every channel has a topic of its own and a topic that was
+ *  unique stays as it was. Home Assistant numbers duplicate entity ids the same way. */
+export function channelTopicLevels(channels: readonly { id: number; name: string }[]): Map<number, string> {
+  const sorted = [...channels].sort((a, b) => a.id - b.id);
+  const bases = sorted.map((c) => topicLevel(c.name, c.id));
+  const taken = new Set(bases);
+  const count = new Map<string, number>();
+  const out = new Map<number, string>();
+  sorted.forEach((c, i) => {
+    const base = bases[i];
+    const n = (count.get(base) ?? 0) + 1;
+    count.set(base, n);
+    let level = base;
+    if (n > 1) {
+      for (let k = n; taken.has(level = `${base}_${k}`); k++);
+      taken.add(level);
+    }
+    out.set(c.id, level);
+  });
+  return out;
+}
+
+/** The topic level of channel `id` of a record (the table's level when names repeat). */
+function levelOf(levels: Map<number, string> | null, name: JsonValue | undefined, id: JsonValue | undefined): string {
+  return (levels && typeof id === "number" ? levels.get(id) : undefined) ?? topicLevel(name, id);
+}
+
 /** Split a record into MQTT messages (topic relative to the prefix/device, JSON payload). A summary
  *  becomes one message per channel; everything else one message. */
 export function mqttMessages(r: SpoolRecord): Array<{ topic: string; payload: JsonObject; retain?: boolean }> {
   const m = upstreamMessage(r);
+  const levels = repeatedLevels(r.channels);
   switch (m.type) {
     case "summary":
       // Each channel's message: the summary's fields but "channels", then the channel's. Copied key by
@@ -198,10 +253,10 @@ export function mqttMessages(r: SpoolRecord): Array<{ topic: string; payload: Js
         const payload: JsonObject = {};
         for (const k in m) if (k !== "channels") payload[k] = m[k];
         for (const k in c) payload[k] = c[k];
-        return { topic: `${topicLevel(c.name, c.channel)}/summary`, payload };
+        return { topic: `${levelOf(levels, c.name, c.channel)}/summary`, payload };
       });
     case "event":
-      return [{ topic: m.channel === 0xff ? "event" : `${topicLevel(m.name, m.channel)}/event`, payload: m }];
+      return [{ topic: m.channel === 0xff ? "event" : `${levelOf(levels, m.name, m.channel)}/event`, payload: m }];
     case "hello":
       return [{ topic: "hello", payload: m, retain: true }];
     default:

@@ -1,13 +1,16 @@
 // The MQTT upstream (docs/mqtt.md): publishes spooled records at QoS 1 through the `mqtt` package (MQTT.js)
 // on per-device, per-channel topics; keeps a retained availability per device and for the bridge itself
-// (the bridge's last will sets it "offline"); optionally publishes Home Assistant discovery configs; and
-// takes control commands from <prefix>/<device>/cmd, answering on <prefix>/<device>/cmd/result.
-// A batch is confirmed when every PUBACK came back; MQTT.js re-sends unconfirmed QoS 1 packets after a
-// reconnect, so an outage only delays the confirmation. May touch: the broker connection it opens.
+// (the bridge's last will sets it "offline"), under a bridge id kept with the spool so a restarted bridge
+// says "online" on the topic its entities point at; optionally publishes Home Assistant discovery configs
+// (host/bridge/ha-discovery.ts); and takes control commands from <prefix>/<device>/cmd, answering on
+// <prefix>/<device>/cmd/result. A batch is confirmed when every PUBACK came back; MQTT.js re-sends
+// unconfirmed QoS 1 packets after a reconnect, so an outage only delays the confirmation.
+// May touch: the broker connection it opens; <stateDir>/bridge-id and <stateDir>/ha-discovery/.
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import type { HelloFrame } from "../protocol/index.js";
+import { DiscoveryState, type HelloJson } from "./ha-discovery.js";
 import { deviceName, mqttMessages, parseDeviceName, upstreamMessage, type SpoolRecord } from "./records.js";
 import type { Upstream } from "./upstream.js";
 
@@ -18,8 +21,11 @@ export interface MqttUpstreamOptions {
   haDiscovery?: string;
   /** PEM file of the CA for mqtts:// (default: the system's CAs). */
   caFile?: string;
-  /** Bridge id for the client id and the bridge's availability topic. */
+  /** Bridge id for the client id and the bridge's availability topic (default: kept in
+   *  <stateDir>/bridge-id, made once; without a stateDir, new each start). */
   bridgeId?: string;
+  /** Where the bridge keeps its state (the spool folder): the bridge id, the discovery topics it owns. */
+  stateDir?: string;
   /** A command arrived on <prefix>/<device>/cmd; resolve with what to publish as the result. */
   onCommand?: (device: number, body: unknown) => Promise<Record<string, unknown>>;
   log?: (line: string) => void;
@@ -39,17 +45,24 @@ export class MqttUpstream implements Upstream {
   readonly name: string;
   private client!: MqttClient;
   private readonly prefix: string;
-  private readonly bridgeId: string;
-  private readonly discovered = new Set<string>();
+  readonly bridgeId: string;
+  private readonly discovery: DiscoveryState | null = null;
 
   constructor(readonly url: string, private readonly options: MqttUpstreamOptions = {}) {
     const u = new URL(url);
     this.name = `${u.protocol}//${u.host}`; // no credentials in names, labels or logs
     this.prefix = (options.prefix ?? "iotfw").replace(/\/+$/, "");
-    this.bridgeId = options.bridgeId ?? randomBytes(4).toString("hex");
+    this.bridgeId = options.bridgeId ?? (options.stateDir ? stableBridgeId(options.stateDir) : randomBytes(4).toString("hex"));
+    if (options.haDiscovery) {
+      this.discovery = new DiscoveryState(options.stateDir ? join(options.stateDir, "ha-discovery") : null, {
+        discoveryPrefix: options.haDiscovery.replace(/\/+$/, ""), prefix: this.prefix, bridgeAvailability: this.availabilityTopic,
+      });
+    }
   }
 
   get availabilityTopic(): string { return `${this.prefix}/bridge/${this.bridgeId}/availability`; }
+  /** Where Home Assistant says "online" when it starts (its birth message, default topic). */
+  private get haStatusTopic(): string { return `${(this.options.haDiscovery ?? "").replace(/\/+$/, "")}/status`; }
 
   async start(): Promise<void> {
     const opts: IClientOptions = {
@@ -71,13 +84,27 @@ export class MqttUpstream implements Upstream {
     };
     if (this.options.caFile) opts.ca = readFileSync(this.options.caFile);
     this.client = mqtt.connect(this.url, opts);
+    // Configs published under another bridge id, re-pointed at this one's availability: sent on the
+    // first connect, recorded once the broker has them all.
+    let repoint = this.discovery?.repoint() ?? null;
     this.client.on("connect", () => {
       this.client.publish(this.availabilityTopic, "online", { qos: 1, retain: true });
+      const r = repoint;
+      repoint = null;
+      if (r) void Promise.all(r.messages.map(([topic, payload]) => this.publish(topic, payload, true))).then(r.commit, () => undefined);
+      if (this.discovery) this.client.subscribe(this.haStatusTopic, { qos: 1 });
       if (this.options.onCommand) this.client.subscribe(`${this.prefix}/+/cmd`, { qos: 1 });
     });
     let lastError = "";
     this.client.on("error", (e) => { if (e.message !== lastError) this.options.log?.(`${this.name}: ${e.message}`); lastError = e.message; });
-    this.client.on("message", (topic, payload) => void this.command(topic, payload));
+    this.client.on("message", (topic, payload) => {
+      if (topic === this.haStatusTopic) {
+        // Home Assistant's birth message: it (re)started and reads discovery again.
+        if (payload.toString("utf8") === "online") for (const [t, p] of this.discovery?.all() ?? []) this.client.publish(t, p, QOS1_RETAINED);
+        return;
+      }
+      void this.command(topic, payload);
+    });
     // Do not wait for the broker: the spool holds everything until it answers.
   }
 
@@ -103,8 +130,11 @@ export class MqttUpstream implements Upstream {
           waiting++;
           this.client.publish(`${base}/${m.topic}`, JSON.stringify(m.payload), m.retain ? QOS1_RETAINED : QOS1, settle);
         }
-        if (this.options.haDiscovery && (r.decoded?.type ?? r.message?.type) === "hello") {
-          for (const p of this.discovery(r)) { waiting++; p.then(() => settle(), settle); }
+        if (this.discovery && (r.decoded?.type ?? r.message?.type) === "hello") {
+          for (const [topic, payload] of this.discovery.hello(upstreamMessage(r) as unknown as HelloJson)) {
+            waiting++;
+            this.client.publish(topic, payload, QOS1_RETAINED, settle);
+          }
         }
       }
       settle();
@@ -115,7 +145,7 @@ export class MqttUpstream implements Upstream {
   weight(r: SpoolRecord): number {
     const f = r.decoded;
     if (f?.type === "summary") return Math.max(1, f.entries.length);
-    if (f?.type === "hello") return 1 + (this.options.haDiscovery ? f.channels.length : 0);
+    if (f?.type === "hello") return 1 + (this.discovery ? this.discovery.bound(deviceName(r.device), f.channels.length) : 0);
     if (r.message?.type === "summary" && Array.isArray(r.message.channels)) return Math.max(1, r.message.channels.length);
     return 1;
   }
@@ -131,32 +161,6 @@ export class MqttUpstream implements Upstream {
   /** Retained "online"/"offline" for a device (live state, not spooled). */
   availability(device: number, online: boolean): void {
     this.client?.publish(`${this.prefix}/${deviceName(device)}/availability`, online ? "online" : "offline", { qos: 1, retain: true });
-  }
-
-  /** Home Assistant MQTT discovery (home-assistant.io/integrations/mqtt "Discovery"): one sensor per channel. */
-  private discovery(r: SpoolRecord): Promise<void>[] {
-    const hello = upstreamMessage(r) as unknown as Omit<HelloFrame, "device" | "channels"> & { channels: Array<{ id: number; kind: string; name: string; unit: string }> };
-    const dev = deviceName(r.device);
-    const out: Promise<void>[] = [];
-    for (const c of hello.channels) {
-      const level = c.name.replace(/[^A-Za-z0-9_-]/g, "_") || `ch${c.id}`;
-      const uid = `iotfw_${dev}_${level}`;
-      const key = `${uid}:${hello.appHash}`;
-      if (this.discovered.has(key)) continue;
-      this.discovered.add(key);
-      const frequent = c.kind === "frequent";
-      const config = {
-        name: c.name, unique_id: uid, object_id: uid,
-        state_topic: `${this.prefix}/${dev}/${level}/${frequent ? "summary" : "event"}`,
-        value_template: frequent ? "{{ value_json.mean }}" : "{{ value_json.value }}",
-        ...(c.unit ? { unit_of_measurement: c.unit } : {}),
-        availability_mode: "all",
-        availability: [{ topic: `${this.prefix}/${dev}/availability` }, { topic: this.availabilityTopic }],
-        device: { identifiers: [`iotfw_${dev}`], name: `iotfw ${dev}`, sw_version: hello.firmware, model: hello.board, manufacturer: "iotfw" },
-      };
-      out.push(this.publish(`${this.options.haDiscovery}/sensor/${uid}/config`, JSON.stringify(config), true));
-    }
-    return out;
   }
 
   private async command(topic: string, payload: Buffer): Promise<void> {
@@ -179,4 +183,18 @@ export class MqttUpstream implements Upstream {
     if (this.client.connected) await this.publish(this.availabilityTopic, "offline", true).catch(() => undefined);
     await this.client.endAsync(true);
   }
+}
+
+/** The bridge's id, kept in <dir>/bridge-id (made the first time): the client id and the availability
+ *  topic every discovered entity points at stay the same across restarts. */
+export function stableBridgeId(dir: string): string {
+  const file = join(dir, "bridge-id");
+  try {
+    const id = readFileSync(file, "utf8").trim();
+    if (/^[A-Za-z0-9_-]{1,64}$/.test(id)) return id;
+  } catch { /* first start */ }
+  const id = randomBytes(4).toString("hex");
+  writeFileSync(`${file}.tmp`, `${id}\n`);
+  renameSync(`${file}.tmp`, file);
+  return id;
 }

@@ -55,6 +55,9 @@ export interface SimulateOptions {
   /** Publish to an MQTT broker (mqtt:// or mqtts://) exactly as `iotfw bridge --upstream` does: an
    *  in-process bridge (its spool in a temporary folder) takes the devices' TCP connections. */
   mqttUrl?: string;
+  /** With mqttUrl: publish Home Assistant discovery configs under this prefix, as `iotfw bridge
+   *  --ha-discovery` does (the same module, host/bridge/ha-discovery.ts). */
+  haDiscovery?: string;
   /** Expose device 1 on a pseudo-terminal linked at this path (as a board on USB). */
   serialPath?: string;
   /** Per-device keys (the bridge's --keys file): keyed devices sign their frames on every link and take
@@ -201,7 +204,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
       if (!/^mqtts?:\/\//.test(options.mqttUrl)) throw new SimulateError(`--mqtt ${options.mqttUrl}: expected mqtt://host[:port] or mqtts://...`);
       mqttSpool = mkdtempSync(join(tmpdir(), "iotfw-sim-spool-"));
       // With --keys the in-process bridge checks and signs with the same keys, as `iotfw bridge --keys` would.
-      mqttBridge = await Bridge.start({ listen: "tcp://127.0.0.1:0", upstreams: [options.mqttUrl], spoolDir: mqttSpool, http: "off", keysFile: options.keysFile, log: () => undefined });
+      mqttBridge = await Bridge.start({ listen: "tcp://127.0.0.1:0", upstreams: [options.mqttUrl], spoolDir: mqttSpool, http: "off", keysFile: options.keysFile, haDiscovery: options.haDiscovery, log: () => undefined });
       bridge = await BridgeLinks.open(`tcp://127.0.0.1:${mqttBridge.tcpAddress!.port}`, fleet.deviceIds);
     }
     const run = await runFleet(fleet, {

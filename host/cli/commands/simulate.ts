@@ -42,8 +42,16 @@ interface SimulateFlags {
   serial?: string;
   bridge?: string;
   mqtt?: string;
+  haDiscovery?: string | boolean;
   keys?: string;
   engine: string;
+}
+
+/** --ha-discovery [prefix]: the prefix (homeassistant when given bare); only with --mqtt, where there is a broker. */
+function haDiscoveryPrefix(flags: { mqtt?: string; haDiscovery?: string | boolean }): string | undefined {
+  if (flags.haDiscovery === undefined || flags.haDiscovery === false) return undefined;
+  if (!flags.mqtt) throw new CliError("--ha-discovery needs --mqtt <url> (the broker Home Assistant reads)");
+  return flags.haDiscovery === true ? "homeassistant" : flags.haDiscovery;
 }
 
 const positiveInt = (name: string, text: string): number => {
@@ -95,6 +103,7 @@ export function register(program: Command): void {
     .option("--deploy-port <port>", "take `iotfw deploy 127.0.0.1:<port>` as a board would: the module goes to every device (0: any free port)")
     .option("--bridge <url>", "send every device's frames to a bridge as devices on Wi-Fi (tcp://host:port)")
     .option("--mqtt <url>", "publish to an MQTT broker as `iotfw bridge --upstream <url>` would (topics: docs/mqtt.md)")
+    .option("--ha-discovery [prefix]", "with --mqtt: publish Home Assistant MQTT discovery configs, as `iotfw bridge --ha-discovery` (prefix default homeassistant)")
     .option("--serial <path>", "expose device 1 on a pseudo-terminal linked at <path>, as a board on USB (needs socat)")
     .option("--engine <engine>", "what runs the module: v8 (Node's engine) or wasm3 (the device's C runtime with Wasm3, built with cmake)", "v8")
     .option("--keys <file>", "per-device HMAC keys (the bridge's --keys file): keyed devices sign frames on their links and drop unsigned control")
@@ -130,7 +139,7 @@ export function register(program: Command): void {
           devices, board: flags.board, appDir: app.dir, durationMs, speed, seed, bootIdSeed,
           scenario: flags.scenario ? loadScenarioFile(flags.scenario) : undefined,
           out: flags.out, workers: flags.workers ? positiveInt("--workers", flags.workers) : undefined,
-          dashboardPort, serialPath: flags.serial, bridgeUrl: flags.bridge, mqttUrl: flags.mqtt, keysFile: flags.keys, engine: flags.engine, signal: abort.signal,
+          dashboardPort, serialPath: flags.serial, bridgeUrl: flags.bridge, mqttUrl: flags.mqtt, haDiscovery: haDiscoveryPrefix(flags), keysFile: flags.keys, engine: flags.engine, signal: abort.signal,
           onProgress: (p) => live?.update(p),
           onDashboard: (url) => process.stderr.write(`dashboard: ${url}\n`),
           deployPort: flags.deployPort === undefined ? undefined : port("--deploy-port", flags.deployPort),
