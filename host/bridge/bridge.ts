@@ -24,6 +24,7 @@ import { Spool } from "./spool.js";
 import { Forwarder, type Upstream } from "./upstream.js";
 import { MqttUpstream } from "./upstream-mqtt.js";
 import { BridgeUpstream, HttpUpstream, NdjsonUpstream } from "./upstream-simple.js";
+import { PostgresUpstream } from "../store/upstream-postgres.js";
 
 export const DEFAULT_SPOOL_DIR = join(homedir(), ".iotfw", "spool");
 export const DEFAULT_HTTP = "127.0.0.1:7601";
@@ -216,7 +217,8 @@ export class Bridge implements Ingest {
   private makeUpstream(url: string): Upstream {
     if (url === "-" || url.startsWith("file:")) return new NdjsonUpstream(url);
     let u: URL;
-    try { u = new URL(url); } catch { throw new BridgeError(`--upstream ${url}: not a URL (mqtt://, mqtts://, http://, https://, tcp://, file:<path> or -)`); }
+    // Credentials in a URL that does not parse are not echoed back into the log.
+    try { u = new URL(url); } catch { throw new BridgeError(`--upstream ${url.replace(/\/\/[^/@]*@/, "//***@")}: not a URL (mqtt://, mqtts://, http://, https://, tcp://, postgres://, postgresql://, file:<path> or -)`); }
     switch (u.protocol) {
       case "mqtt:": case "mqtts:":
         return new MqttUpstream(url, {
@@ -225,10 +227,12 @@ export class Bridge implements Ingest {
           onCommand: (device, body) => this.commandFromMqtt(device, body),
         });
       case "http:": case "https:": return new HttpUpstream(url);
+      case "postgres:": case "postgresql:":
+        return new PostgresUpstream(url, { log: this.log });
       case "tcp:":
         if (!u.port) throw new BridgeError(`--upstream ${url}: a bridge upstream needs a port`);
         return new BridgeUpstream(url, (frame) => this.controlFromAbove(frame));
-      default: throw new BridgeError(`--upstream ${url}: unsupported scheme ${u.protocol} (mqtt, mqtts, http, https, tcp, file, -)`);
+      default: throw new BridgeError(`--upstream ${url}: unsupported scheme ${u.protocol} (mqtt, mqtts, http, https, tcp, postgres, postgresql, file, -)`);
     }
   }
 

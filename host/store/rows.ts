@@ -7,7 +7,10 @@ import type { JsonObject } from "../protocol/index.js";
 
 /** A column: its name and its type in DuckDB and in PostgreSQL. */
 export interface Column { name: string; duck: string; pg: string }
-export interface Table { name: string; columns: Column[]; /** The de-duplication key (a primary key). */ key: string[] }
+export interface Table {
+  name: string; columns: Column[]; /** The de-duplication key (a primary key). */ key: string[];
+  /** The row's time column, where it has one: a TimescaleDB hypertable is partitioned on it. */ time?: string;
+}
 
 const col = (name: string, duck: string, pg = duck): Column => ({ name, duck, pg });
 const DEVICE = col("device", "VARCHAR", "TEXT"); // 8 hex digits, as in topics and the JSON
@@ -29,23 +32,27 @@ export const TABLES = {
   },
   summaries: {
     name: "summaries",
+    time: "window_start",
     columns: [DEVICE, SESSION, SEQ, CHANNEL, NAME, UNIT, TIME("window_start"), col("window_ms", "INTEGER"), col("count", "INTEGER"),
       DOUBLE("min"), DOUBLE("max"), DOUBLE("mean"), DOUBLE("std"), DOUBLE("last")],
     key: ["device", "session", "seq", "channel"],
   },
   events: {
     name: "events",
+    time: "time",
     columns: [DEVICE, SESSION, SEQ, TIME("time"), CHANNEL, NAME, UNIT, col("kind", "VARCHAR", "TEXT"), DOUBLE("value"), col("code", "INTEGER")],
     key: ["device", "session", "seq", "channel"],
   },
   status: {
     name: "status",
+    time: "time",
     columns: [DEVICE, SESSION, SEQ, TIME("time"), DOUBLE("uptime_s"), col("samples", "BIGINT"), col("dropped", "BIGINT"),
       col("faults", "BIGINT"), col("frames_sent", "BIGINT"), col("resets", "BIGINT"), col("sleeping", "BOOLEAN")],
     key: ["device", "session", "seq"],
   },
   logs: {
     name: "logs",
+    time: "time",
     columns: [DEVICE, SESSION, SEQ, TIME("time"), col("level", "VARCHAR", "TEXT"), col("text", "VARCHAR", "TEXT")],
     key: ["device", "session", "seq"],
   },
@@ -66,10 +73,13 @@ export function emptyRows(): Rows {
   return { devices: [], summaries: [], events: [], status: [], logs: [], sessions: [] };
 }
 
-/** CREATE TABLE IF NOT EXISTS for a table in the given dialect, with its key as the primary key. */
-export function createTableSql(t: Table, dialect: "duck" | "pg"): string {
+/** CREATE TABLE IF NOT EXISTS for a table in the given dialect, with its key as the primary key.
+ *  `timeInKey` (a TimescaleDB hypertable, whose unique keys must hold its time column) appends the time
+ *  column to the key: still one row per key, as a key's time is the same on every replay. */
+export function createTableSql(t: Table, dialect: "duck" | "pg", opts: { timeInKey?: boolean } = {}): string {
   const cols = t.columns.map((c) => `"${c.name}" ${dialect === "duck" ? c.duck : c.pg}`).join(", ");
-  return `CREATE TABLE IF NOT EXISTS ${t.name} (${cols}, PRIMARY KEY (${t.key.map((k) => `"${k}"`).join(", ")}))`;
+  const key = opts.timeInKey && t.time ? [...t.key, t.time] : t.key;
+  return `CREATE TABLE IF NOT EXISTS ${t.name} (${cols}, PRIMARY KEY (${key.map((k) => `"${k}"`).join(", ")}))`;
 }
 
 /**
@@ -128,7 +138,9 @@ export function addRecordRows(r: SpoolRecord, clock: SessionClock, rows: Rows): 
     }
     case "summary": {
       const start = at(numOrNull(m.windowStart) ?? t);
-      for (const c of m.channels as JsonObject[]) {
+      // A frame's summary lists its channels; one MQTT message (docs/mqtt.md, taken by a sink bridge's
+      // --subscribe) is one channel's, its fields at the top level: one row.
+      for (const c of Array.isArray(m.channels) ? (m.channels as JsonObject[]) : [m]) {
         rows.summaries.push([device, r.session, r.seq, c.channel as number, strOrNull(c.name), strOrNull(c.unit), start,
           numOrNull(m.windowMs), numOrNull(c.count), numOrNull(c.min), numOrNull(c.max), numOrNull(c.mean), numOrNull(c.std), numOrNull(c.last)]);
       }

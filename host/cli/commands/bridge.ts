@@ -59,7 +59,7 @@ export function register(program: Command): void {
     .option("-s, --serial <path>", "a serial port with a device (repeatable; reopened when it comes back)", collect, [])
     .option("--baud <rate>", "serial baud rate", "115200")
     .option("-l, --listen <tcp://host:port>", "listen for devices, MicroPython nodes and bridges below (e.g. tcp://0.0.0.0:7600)")
-    .option("-u, --upstream <url>", "mqtt://, mqtts://, http(s)://, tcp:// (a bridge), file:<path> or - (repeatable; none: embedded broker)", collect, [])
+    .option("-u, --upstream <url>", "mqtt://, mqtts://, http(s)://, tcp:// (a bridge), postgres(ql):// (tables, docs/store.md), file:<path> or - (repeatable; none: embedded broker)", collect, [])
     .option("--spool <dir>", "spool directory (one bridge each)", DEFAULT_SPOOL_DIR)
     .option("--spool-max <size>", "bound on the spool (at least 64K); past it the oldest records are dropped (counted)", "256M")
     .option("--commit-ms <ms>", "minimum ms between spool group commits (0: as fast as the disk syncs)", "0")
