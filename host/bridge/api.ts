@@ -1,6 +1,6 @@
 // The bridge's local HTTP API (docs/bridge.md "HTTP API"): GET /health and GET /metrics (Prometheus text)
 // open to whoever can reach the port (loopback by default); GET /devices and POST /devices/<id>/control
-// need the bearer token the bridge generated at start. Client input never makes a 500 (issue 11): a bad
+// and POST /query (the edge store, read-only SQL) need the bearer token the bridge generated at start. Client input never makes a 500 (issue 11): a bad
 // request target or percent-encoding is 400, a body is refused (401 without the token, 413 over
 // BODY_MAX) from its headers, without reading it, and that connection is closed; open connections are
 // capped (docs/bridge.md "Limits").
@@ -11,12 +11,16 @@ import { timingSafeEqual } from "node:crypto";
 import { parseCommand } from "./commands.js";
 import { ControlError, type ControlResult } from "./devices.js";
 import { parseDeviceName } from "./records.js";
+import type { QueryResult } from "../store/query-result.js";
 
 export interface ApiHandlers {
   health(): { ok: boolean } & Record<string, unknown>;
   metrics(): string;
   devices(): unknown;
   control(device: number, command: ReturnType<typeof parseCommand>, timeoutMs: number): Promise<ControlResult>;
+  /** POST /query (--store): one read-only statement; rejects with a StoreError (400) for a refused or
+   *  wrong statement. Absent without a store (404). */
+  query?(sql: string, limit: number): Promise<QueryResult>;
   log?(line: string): void;
   /** Open connections at once (docs/bridge.md "Limits"); one more is closed as soon as it is accepted
    *  and reported to connectionRefused. 0 or absent: no cap. */
@@ -168,6 +172,26 @@ export class Api {
       } catch (e) {
         if (e instanceof ControlError) return send(res, STATUS_BY_FAILURE[e.reason], { ok: false, reason: e.reason, error: e.message });
         throw e;
+      }
+    }
+    if (req.method === "POST" && url.pathname === "/query") {
+      if (!this.handlers.query) return answer(404, { ok: false, error: "this bridge keeps no store (start it with --store <dir>)" });
+      const text = await readBody(req, res);
+      if (text === null) return; // refused (413)
+      let sql: unknown = text;
+      let limit = 10_000;
+      if ((req.headers["content-type"] ?? "").startsWith("application/json")) {
+        let body: { sql?: unknown; limit?: unknown } | null;
+        try { body = JSON.parse(text || "null") as typeof body; } catch (e) { return send(res, 400, { ok: false, error: `the body is not JSON: ${(e as Error).message}` }); }
+        sql = body?.sql;
+        if (body?.limit !== undefined) limit = Math.min(100_000, Math.max(1, Math.trunc(Number(body.limit)) || 10_000));
+      }
+      if (typeof sql !== "string" || sql.trim() === "") return send(res, 400, { ok: false, error: "give the SQL as the body, or as JSON {\"sql\": \"SELECT ...\"}" });
+      try {
+        return send(res, 200, { ok: true, ...(await this.handlers.query(sql, limit)) });
+      } catch (e) {
+        // The statement's fault (refused, or DuckDB's parser/binder/runtime error): the client's, a 400.
+        return send(res, 400, { ok: false, error: (e instanceof Error ? e.message : String(e)).trim() });
       }
     }
     return answer(404, { ok: false, error: `no route ${req.method} ${url.pathname}` });

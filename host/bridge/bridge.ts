@@ -24,6 +24,7 @@ import { Spool } from "./spool.js";
 import { Forwarder, type Upstream } from "./upstream.js";
 import { MqttUpstream } from "./upstream-mqtt.js";
 import { BridgeUpstream, HttpUpstream, NdjsonUpstream } from "./upstream-simple.js";
+import { MqttInput } from "./input-mqtt.js";
 import { PostgresUpstream } from "../store/upstream-postgres.js";
 
 export const DEFAULT_SPOOL_DIR = join(homedir(), ".iotfw", "spool");
@@ -35,6 +36,10 @@ export interface BridgeOptions extends LimitOptions {
   baudRate?: number;
   /** "tcp://host:port" for devices, MicroPython nodes and bridges below. */
   listen?: string;
+  /** mqtt://host[:port][/<filter>]: take edge bridges' messages from a broker (input-mqtt.ts). */
+  subscribe?: string[];
+  /** With subscribe: the MQTT v5 shared subscription group this sink joins. */
+  share?: string;
   /** mqtt(s)://, http(s)://, tcp://, file:<path>, "-". None: the embedded broker. */
   upstreams?: string[];
   spoolDir?: string;
@@ -48,6 +53,12 @@ export interface BridgeOptions extends LimitOptions {
   mqttPrefix?: string;
   haDiscovery?: string;
   caFile?: string;
+  /** `--rules rules.sql` (docs/store.md "Rules"): SQL rules, a spool reader named "rules". */
+  rulesFile?: string;
+  /** `--store DIR` (docs/store.md): every accepted frame kept in DIR/store.duckdb, a spool reader named "store". */
+  storeDir?: string;
+  /** `--store-retain`: rows older than this many ms are deleted (0/absent: kept). */
+  storeRetainMs?: number;
   log?: (line: string) => void;
 }
 
@@ -92,6 +103,8 @@ export class Bridge implements Ingest {
   readonly limits: Limits;
   readonly token = randomBytes(24).toString("hex");
   readonly upstreams: Upstream[] = [];
+  /** The edge store, with --store. */
+  store: import("../store/edge-store.js").EdgeStore | null = null;
   httpAddress: AddressInfo | null = null;
   tcpAddress: AddressInfo | null = null;
   broker: EmbeddedBroker | null = null;
@@ -101,6 +114,7 @@ export class Bridge implements Ingest {
   private keys: Map<number, Buffer> | null = null;
   private readonly forwarders: Forwarder[] = [];
   private readonly serials: SerialInput[] = [];
+  private readonly subscriptions: MqttInput[] = [];
   private tcp: TcpInput | null = null;
   private api: Api | null = null;
   /** The group commit the records being added now go in, their counts per input kind (frames_in), and
@@ -154,6 +168,11 @@ export class Bridge implements Ingest {
       urls = [this.broker.url];
     }
     for (const url of urls) this.upstreams.push(this.makeUpstream(url));
+    if (o.storeDir) { // loaded only when asked for: DuckDB is a native module the bridge otherwise never needs
+      const { EdgeStore } = await import("../store/edge-store.js");
+      this.store = new EdgeStore(o.storeDir, { retainMs: o.storeRetainMs, log: this.log });
+      this.upstreams.push(this.store);
+    }
     const names = this.upstreams.map((u) => u.name);
     if (new Set(names).size !== names.length) throw new BridgeError(`the same upstream is given twice: ${names.join(", ")}`);
 
@@ -196,6 +215,11 @@ export class Bridge implements Ingest {
       this.serials.push(s);
       s.start();
     }
+    for (const url of o.subscribe ?? []) {
+      const input = new MqttInput(url, (r) => this.spoolMessage(r), { share: o.share, prefix: o.mqttPrefix, stateDir: this.spoolDir, caFile: o.caFile, log: this.log });
+      this.subscriptions.push(input);
+      await input.start();
+    }
     if ((o.http ?? DEFAULT_HTTP) !== "off") {
       const { host, port } = parseHostPort(o.http ?? DEFAULT_HTTP, "--http");
       this.api = new Api(this.token, {
@@ -204,6 +228,7 @@ export class Bridge implements Ingest {
         log: this.log,
         devices: () => this.devices.list(),
         control: (device, command, timeoutMs) => this.control(device, command, timeoutMs),
+        query: this.store ? (sql, limit) => this.store!.query(sql, limit) : undefined,
         maxConnections: this.limits.settings.maxHttpConnections,
         connectionRefused: (from) => this.limits.httpRefused(from),
       });
@@ -318,6 +343,13 @@ export class Bridge implements Ingest {
 
   refusals(): number { return this.metrics.rejected.get("spool_failed"); }
 
+  /** A message from the MQTT input: settled once its record is on disk (then it may be acknowledged). */
+  private spoolMessage(record: SpoolRecord): Promise<void> {
+    if (this.spool.failure) return Promise.reject(this.spool.failure);
+    this.spool.add(encodeRecord(record), record);
+    return this.spool.durable().then(() => this.metrics.framesIn.inc("mqtt"));
+  }
+
   /** Resolves when everything the inputs handed over so far is on disk or was refused (never rejects). */
   settled(): Promise<void> {
     // One promise per commit, not one per read (a read per frame, with 2,000 devices on their own connections).
@@ -400,6 +432,7 @@ export class Bridge implements Ingest {
   /** Stop inputs, then forwarders and upstreams; the spool keeps what was not confirmed. */
   async stop(): Promise<void> {
     await Promise.all(this.serials.map((s) => s.close()));
+    await Promise.all(this.subscriptions.map((s) => s.close()));
     await this.tcp?.close();
     await this.api?.close();
     for (const f of this.forwarders) await f.stop();

@@ -70,6 +70,8 @@ export class Metrics {
   readonly upstreamErrors = new Counter("iotfw_bridge_upstream_errors_total", "Failed deliveries (retried), by upstream.", "upstream");
   readonly controls = new Counter("iotfw_bridge_control_total", "Control commands by outcome (acked, error, timeout, offline, unknown).", "outcome");
   readonly latency = new Histogram("iotfw_bridge_forward_latency_seconds", "From receipt of a frame to its upstream confirming it.", "upstream");
+  /** Counters kept by optional parts (the rules, host/store/rules.ts), rendered with these. */
+  readonly extra: Counter[] = [];
   /** Read at scrape time: name -> [help, value]. */
   private readonly gauges = new Map<string, [string, () => number, "gauge" | "counter"]>();
 
@@ -90,7 +92,7 @@ export class Metrics {
 
   render(): string {
     const parts = [this.framesIn, this.bytesIn, this.framesOut, this.bytesOut, this.rejected, this.garbageBytes, this.connectionsRefused,
-      this.connectionsClosed, this.duplicates, this.seqGaps, this.sessions, this.upstreamErrors, this.controls].map((c) => c.render());
+      this.connectionsClosed, this.duplicates, this.seqGaps, this.sessions, this.upstreamErrors, this.controls, ...this.extra].map((c) => c.render());
     for (const [name, [help, read, type]] of this.gauges) parts.push(`# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${read()}`);
     parts.push(this.latency.render());
     return parts.join("\n") + "\n";

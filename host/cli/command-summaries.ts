@@ -16,7 +16,7 @@ export const COMMAND_SUMMARIES = {
   bridge: { args: "", summary: "forward device frames from serial ports and TCP to MQTT, HTTP, another bridge or NDJSON, through a durable spool" },
   build: { args: "", summary: "compile an app to Wasm, check it against a board, and pack it for flash" },
   completion: { args: "<shell>", options: false, summary: "print a shell completion script (bash or zsh): iotfw completion bash > ~/.local/share/bash-completion/completions/iotfw" },
-  ctl: { args: "<device> <command...>", summary: "send a control command to a device through a running bridge and wait for its ACK" },
+  ctl: { args: "<device> <command...>", summary: "send a control command to a device, through a running bridge or to its deploy port (--device), and wait for its ACK" },
   deploy: { args: "<device>", summary: "build an app and install it on a running device over TCP (no reflash of the runtime)" },
   dev: { args: "", summary: "run the app on simulated devices, print their frames, and rebuild and hot-deploy it on every save" },
   doctor: { args: "", summary: "check which tools this machine has for each iotfw feature, and how to get the missing ones" },
@@ -25,6 +25,7 @@ export const COMMAND_SUMMARIES = {
   init: { args: "<dir>", summary: "create a new app folder that builds with `iotfw build --app <dir>`" },
   monitor: { args: "<port>", summary: "show decoded frames from a serial port or socket://host:port" },
   ports: { args: "", summary: "list serial ports, with a hint for likely ESP boards" },
+  query: { args: "<sql>", summary: "answer SQL from a bridge's edge store (--store DIR, or --bridge http://host:port of a running bridge)" },
   simulate: { args: "", summary: "run N virtual devices with the app's real app.wasm against simulated sensors" },
 } satisfies Record<string, CommandSummary>;
 

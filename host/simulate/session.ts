@@ -28,9 +28,14 @@ import { startDeployServer, type DeployServer } from "../../simulator/device/dep
 import { FleetDeployInstaller } from "./fleet-deploy.js";
 import { AppWatch, type Rebuild } from "./app-watch.js";
 import { describeFrame } from "../protocol/describe.js";
+import { shardDevices, type ShardSpec } from "./shard.js";
 
 export interface SimulateOptions {
+  /** The fleet's size (with shard: the whole fleet's, of which this run is one slice). */
   devices: number;
+  /** Run only slice K of N of the fleet (host/simulate/shard.ts): its devices keep their ids, their
+   *  frames are those of the one-machine run. Needs bootIdSeed, the same on every machine. */
+  shard?: ShardSpec;
   /** Default: the app's app.json "board", else esp32. */
   board?: string;
   appDir?: string;
@@ -89,6 +94,8 @@ export interface SimulateProgress {
   watchdogResets: number;
   /** With keysFile: what the devices' runtimes signed and dropped. */
   keys?: DeviceKeyStats;
+  /** With shard: which slice, its first device id and the whole fleet's size (devices counts the slice). */
+  shard?: ShardSpec & { firstDeviceId: number; fleetDevices: number };
 }
 
 export interface SimulateResult extends SimulateProgress {
@@ -109,6 +116,11 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   const where = resolveAppDir(options.appDir, cwd);
   const board = loadBoard(boardFor(loadApp(where.dir, { cwd, label: where.label }), options.board), { cwd });
   const keyFile = options.keysFile ? loadKeys(options.keysFile) : undefined; // a bad file fails before the build
+  // A per-run boot-id salt drawn on each machine would give each slice other boot ids than the
+  // one-machine run: a sharded run is told its salt.
+  if (options.shard && options.bootIdSeed === undefined) throw new SimulateError("--shard needs --boot-id-seed <n>, the same on every machine (boot ids are drawn per run otherwise)");
+  const slice = options.shard ? shardDevices(options.devices, options.shard) : { firstDeviceId: 1, devices: options.devices };
+  const shardInfo = options.shard ? { ...options.shard, firstDeviceId: slice.firstDeviceId, fleetDevices: options.devices } : undefined;
   const built = await buildApp({ board, appDir: where.dir, outDir: options.buildDir, cwd, reuse: true });
   const wiring: FleetWiringSpec = {
     hardware: (built.manifest.app.hardware as HardwarePart[] | undefined) ?? [],
@@ -119,7 +131,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   };
   const hash = Buffer.from(built.manifest.sha256, "hex");
   const fleet = await Fleet.start({
-    binary: built.binary, appHash: hash, board: board.name, devices: options.devices,
+    binary: built.binary, appHash: hash, board: board.name, devices: slice.devices, firstDeviceId: slice.firstDeviceId,
     workers: options.workers, inProcess: options.inProcess, wiring, engine: options.engine,
     maxPages: board.memory.maxPages, bootSalt: options.bootIdSeed,
   });
@@ -137,7 +149,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   let watchdogResets = 0;
   const keys = keyFile ? new DeviceKeys(keyFile, fleet.deviceIds) : undefined;
   const progress = (deviceMs: number, wallMs: number): SimulateProgress =>
-    ({ deviceMs, wallMs, devices: options.devices, telemetry, watchdogResets, keys: keys?.stats });
+    ({ deviceMs, wallMs, devices: slice.devices, telemetry, watchdogResets, keys: keys?.stats, shard: shardInfo });
   const started = performance.now();
   const exposed = fleet.deviceIds[0];
   // The run stops when the caller says so, or when whoever reads --out - goes away (`| head`): a closed
@@ -189,12 +201,12 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
       appWatch.setCurrent(built.manifest.sha256);
     }
     if (installer && options.deployPort !== undefined) {
-      deployServer = await startDeployServer({ runtime: installer, port: options.deployPort });
+      deployServer = await startDeployServer({ runtime: installer, port: options.deployPort, control: (frame) => installer.control(frame) });
       options.onDeployPort?.(deployServer.address);
     }
     if (options.dashboardPort !== undefined) {
       dashboard = await startDashboard({ port: options.dashboardPort });
-      feed = new DashboardFeed({ publish: dashboard.publish, devices: options.devices });
+      feed = new DashboardFeed({ publish: dashboard.publish, devices: slice.devices });
       options.onDashboard?.(dashboard.url);
     }
     if (options.serialPath) serial = await SerialExposure.open(options.serialPath);
@@ -213,7 +225,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
       signal: stop.signal,
       onSlice,
       between: async (nowMs: number) => {
-        await installer?.apply(fleet, nowMs); // a module received on the deploy port, into every device
+        // A module received on the deploy port, into every device; its controls, and the frames they answered.
+        for (const batch of await installer?.apply(fleet, nowMs) ?? []) await onSlice({ batch, resets: [], ticks: 0 }, nowMs);
         // Control frames from the exposed device's pty or a device's bridge connection reach it between
         // slices, as on a real link.
         const downlink = [...(serial?.takeDownlink() ?? []).map((frame) => ({ device: exposed, frame })), ...(bridge?.takeDownlink() ?? [])];

@@ -39,6 +39,18 @@ export interface FleetOptions {
   bootSalt?: number;
 }
 
+/** The k-th (0-based) of n contiguous, balanced parts of `count` items: [start, end), sizes differing
+ *  by at most one, none empty while count >= n. One split for both uses: devices over a fleet's
+ *  processes, and a fleet over machines (`iotfw simulate --shard`, host/simulate/shard.ts). */
+export function contiguousSlice(count: number, k: number, n: number): [number, number] {
+  return [Math.floor((k * count) / n), Math.floor(((k + 1) * count) / n)];
+}
+
+/** Which part of contiguousSlice(count, *, n) holds item i: the largest k with floor(k*count/n) <= i. */
+export function sliceOf(count: number, i: number, n: number): number {
+  return Math.floor(((i + 1) * n - 1) / count);
+}
+
 export interface SliceResult {
   batch: FrameBatch;
   resets: ShardReset[];
@@ -59,7 +71,8 @@ export class Fleet {
   static async start(options: FleetOptions): Promise<Fleet> {
     const perProcess = options.devicesPerProcess ?? DEFAULT_DEVICES_PER_PROCESS;
     const needed = Math.ceil(options.devices / perProcess);
-    const workers = Math.max(needed, options.workers || Math.min(availableParallelism(), Math.max(1, Math.ceil(options.devices / 16))));
+    // Never more shards than devices: every shard holds at least one.
+    const workers = Math.min(options.devices, Math.max(needed, options.workers || Math.min(availableParallelism(), Math.max(1, Math.ceil(options.devices / 16)))));
     if (options.inProcess && workers > 1) {
       throw new FleetError(`${options.devices} devices need ${workers} processes (at most ${perProcess} Wasm memories each); in-process mode holds one`);
     }
@@ -67,13 +80,11 @@ export class Fleet {
     const ids = Array.from({ length: options.devices }, (_, i) => first + i);
     const binary = await instrumentFuel(options.binary);
     const bootSalt = options.bootSalt ?? randomBootSalt();
-    // Contiguous ranges: shard k holds ids [k*size, (k+1)*size).
-    const size = Math.ceil(ids.length / workers);
+    // Contiguous ranges (contiguousSlice), the same split `simulate --shard` makes over machines.
     const shards: ShardHandle[] = [];
     const starts: Promise<ShardReply>[] = [];
     for (let k = 0; k < workers; k++) {
-      const part = ids.slice(k * size, (k + 1) * size);
-      if (part.length === 0) break;
+      const part = ids.slice(...contiguousSlice(ids.length, k, workers));
       const handle = options.inProcess ? inProcessShard() : childProcessShard();
       shards.push(handle);
       starts.push(handle.request({
@@ -92,7 +103,7 @@ export class Fleet {
       const why = failure.status === "rejected" ? String(failure.reason) : (failure.value as { message: string }).message;
       throw new FleetError(`could not start the fleet: ${why}`);
     }
-    return new Fleet(shards, (id) => Math.floor((id - first) / size), ids);
+    return new Fleet(shards, (id) => sliceOf(ids.length, id - first, workers), ids);
   }
 
   /** Advance every device to endMs (exclusive); the merged frames of that slice. */

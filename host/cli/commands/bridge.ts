@@ -3,7 +3,8 @@
 // what upstreams did not confirm stays in the spool for the next start. Prints the control token.
 // May touch: the spool directory, the ports and serial devices named on the command line.
 import type { Command } from "commander";
-import { Bridge, BridgeError, DEFAULT_HTTP, DEFAULT_SPOOL_DIR } from "../../bridge/bridge.js";
+import type { Bridge } from "../../bridge/bridge.js";
+import { DEFAULT_HTTP, DEFAULT_SPOOL_DIR } from "../bridge-defaults.js"; // not the bridge itself: --help stays fast
 import { HeapMode } from "../../bridge/heap-mode.js";
 import { KeysError } from "../../bridge/keys.js";
 import { LIMIT_DEFAULTS } from "../../bridge/limits.js";
@@ -16,6 +17,8 @@ interface BridgeFlags {
   serial: string[];
   baud: string;
   listen?: string;
+  subscribe: string[];
+  share?: string;
   upstream: string[];
   spool: string;
   spoolMax: string;
@@ -33,6 +36,9 @@ interface BridgeFlags {
   maxPendingFrames: string;
   maxHttpConnections: string;
   maxGarbage: string;
+  store?: string;
+  storeRetain?: string;
+  rules?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -52,6 +58,15 @@ function count(text: string, option: string): number {
   return n;
 }
 
+/** --store-retain, only with --store. */
+function storeRetain(flags: BridgeFlags): number | undefined {
+  if (flags.storeRetain === undefined) return undefined;
+  if (!flags.store) throw new CliError("--store-retain needs --store <dir>");
+  const ms = parseDuration(flags.storeRetain, "--store-retain");
+  if (ms <= 0) throw new CliError("--store-retain takes a time above 0 (leave it out to keep everything)");
+  return ms;
+}
+
 export function register(program: Command): void {
   program
     .command("bridge")
@@ -59,7 +74,11 @@ export function register(program: Command): void {
     .option("-s, --serial <path>", "a serial port with a device (repeatable; reopened when it comes back)", collect, [])
     .option("--baud <rate>", "serial baud rate", "115200")
     .option("-l, --listen <tcp://host:port>", "listen for devices, MicroPython nodes and bridges below (e.g. tcp://0.0.0.0:7600)")
+    .option("--subscribe <mqtt://host:port[/filter]>", "take edge bridges' messages from a broker (default filter <prefix>/#; repeatable): a sink bridge, docs/store.md \"Scale past one host\"", collect, [])
+    .option("--share <group>", "with --subscribe: join this MQTT v5 shared subscription group ($share/<group>/<filter>): each message goes to one sink of the group")
     .option("-u, --upstream <url>", "mqtt://, mqtts://, http(s)://, tcp:// (a bridge), postgres(ql):// (tables, docs/store.md), file:<path> or - (repeatable; none: embedded broker)", collect, [])
+    .option("--store <dir>", "keep every accepted frame in an embedded DuckDB database there, for `iotfw query` and POST /query (docs/store.md)")
+    .option("--store-retain <duration>", "with --store: delete rows older than this (e.g. 30d, 12h; default: keep all)")
     .option("--spool <dir>", "spool directory (one bridge each)", DEFAULT_SPOOL_DIR)
     .option("--spool-max <size>", "bound on the spool (at least 64K); past it the oldest records are dropped (counted)", "256M")
     .option("--commit-ms <ms>", "minimum ms between spool group commits (0: as fast as the disk syncs)", "0")
@@ -82,26 +101,30 @@ export function register(program: Command): void {
       if (!Number.isInteger(baudRate) || baudRate <= 0) throw new CliError(`--baud takes a positive whole number, not "${flags.baud}"`);
       const commitIntervalMs = Number(flags.commitMs);
       if (!Number.isFinite(commitIntervalMs) || commitIntervalMs < 0) throw new CliError(`--commit-ms takes a number of ms >= 0, not "${flags.commitMs}"`);
-      if (flags.serial.length === 0 && !flags.listen) throw new CliError("nothing to read: give --serial <path> and/or --listen tcp://host:port");
+      if (flags.share !== undefined && flags.subscribe.length === 0) throw new CliError("--share needs --subscribe mqtt://host:port (the broker whose shared subscription to join)");
+      if (flags.serial.length === 0 && !flags.listen && flags.subscribe.length === 0) throw new CliError("nothing to read: give --serial <path>, --listen tcp://host:port and/or --subscribe mqtt://host:port");
       const spoolMaxBytes = parseSize(flags.spoolMax);
       // Below it the segments (a quarter of the bound each) would hold a few dozen frames (docs/bridge.md "Spool").
       if (spoolMaxBytes < MIN_SPOOL_BYTES) throw new CliError(`--spool-max ${flags.spoolMax} is below the minimum of ${MIN_SPOOL_BYTES / 1024}K (${MIN_SPOOL_BYTES} bytes)`);
       // V8 run for size unless forwarding fast (host/bridge/heap-mode.ts): set before the bridge allocates.
+      // Loaded here, not at the top: this command's --help must not load the bridge (mqtt, aedes, pg) (issue 13: <= 150 ms).
+      const [{ Bridge, BridgeError }, { MqttInputError }] = await Promise.all([import("../../bridge/bridge.js"), import("../../bridge/input-mqtt.js")]);
       let bridge: Bridge | undefined;
       const heap = new HeapMode(() => bridge?.metrics.framesIn.total() ?? 0, () => bridge?.upstreams.some((u) => u.connected()) ?? false).start();
       try {
         bridge = await Bridge.start({
-          serial: flags.serial, baudRate, listen: flags.listen, upstreams: flags.upstream, spoolDir: flags.spool,
+          serial: flags.serial, baudRate, listen: flags.listen, subscribe: flags.subscribe, share: flags.share, upstreams: flags.upstream, spoolDir: flags.spool,
           spoolMaxBytes, commitIntervalMs, keysFile: flags.keys, http: flags.http,
           broker: flags.broker, mqttPrefix: flags.prefix, caFile: flags.ca,
           maxConnections: count(flags.maxConnections, "--max-connections"), maxDevices: count(flags.maxDevices, "--max-devices"),
           maxDevicesPerConnection: count(flags.maxDevicesPerConnection, "--max-devices-per-connection"),
           idleTimeoutMs: parseDuration(flags.idleTimeout, "--idle-timeout"), maxGarbageBytes: parseSize(flags.maxGarbage, "--max-garbage"),
           maxPendingFrames: count(flags.maxPendingFrames, "--max-pending-frames"), maxHttpConnections: count(flags.maxHttpConnections, "--max-http-connections"),
+          storeDir: flags.store, storeRetainMs: storeRetain(flags),
           haDiscovery: flags.haDiscovery === true ? "homeassistant" : flags.haDiscovery || undefined,
         });
       } catch (e) {
-        if (e instanceof BridgeError || e instanceof KeysError) throw new CliError(e.message);
+        if (e instanceof BridgeError || e instanceof KeysError || e instanceof MqttInputError) throw new CliError(e.message);
         if (e instanceof Error && /in use|EADDRINUSE|EACCES|ENOSPC/.test(e.message)) throw new CliError(e.message);
         throw e;
       }

@@ -2,32 +2,31 @@
 // sensor models (host/simulate/session.ts does the work). Prints a live view on a terminal (stderr) and a
 // summary at the end (stdout, or stderr when frames go to stdout). May touch: the build folder, --out.
 import type { Command } from "commander";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../repo-root.js";
 import { BuildError } from "../../build/errors.js";
-import { FleetError } from "../../../simulator/fleet/fleet.js";
 import { parseSpeed } from "../../../simulator/fleet/run.js";
 import { parseDuration } from "../duration.js";
 import { WiringError } from "../../../simulator/fleet/wiring.js";
 import { parseScenario, ScenarioError, type ScenarioSpec } from "../../../simulator/sensors/scenario.js";
-import { simulate, SimulateError, type SimulateProgress, type SimulateResult } from "../../simulate/session.js";
-import { BridgeError } from "../../bridge/bridge.js";
+import type { SimulateResult } from "../../simulate/session.js";
 import { CliError } from "../errors.js";
-import { SerialExposureError } from "../../simulate/serial-exposure.js";
 import { BridgeLinkError } from "../../simulate/bridge-links.js";
 import { KeysError } from "../../bridge/keys.js";
 import { PtyError } from "../../link/pty.js";
-import { LinkError } from "../../link/open.js";
 import { RuntimeBuildError } from "../../../simulator/wasm3/runtime-build.js";
 import { RuntimeProcessError } from "../../../simulator/wasm3/runtime-process.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
 import { parseJsonText } from "../../json-text.js";
 import { clock, LiveView } from "../live-view.js";
 import { resolveAppDir } from "../../build/app.js";
+import { once } from "node:events";
 
 interface SimulateFlags {
-  sensors: string;
+  sensors?: string;
+  shard?: string;
+  merge?: string[];
   app?: string;
   board?: string;
   duration?: string;
@@ -89,7 +88,7 @@ export function register(program: Command): void {
   program
     .command("simulate")
     .description(COMMAND_SUMMARIES.simulate.summary)
-    .requiredOption("-n, --sensors <n>", "number of virtual devices (each with the sensors its app reads)")
+    .option("-n, --sensors <n>", "number of virtual devices (each with the sensors its app reads); required but with --merge")
     .option("-a, --app <dir>", "app folder (default firmware/apps/env-station)")
     .option("-b, --board <board>", "board the devices are (default: the app's app.json \"board\", else esp32)")
     .option("-d, --duration <time>", "device time to run, e.g. 30s, 10m, 2h (default: until Ctrl-C)")
@@ -107,8 +106,27 @@ export function register(program: Command): void {
     .option("--serial <path>", "expose device 1 on a pseudo-terminal linked at <path>, as a board on USB (needs socat)")
     .option("--engine <engine>", "what runs the module: v8 (Node's engine) or wasm3 (the device's C runtime with Wasm3, built with cmake)", "v8")
     .option("--keys <file>", "per-device HMAC keys (the bridge's --keys file): keyed devices sign frames on their links and drop unsigned control")
+    .option("--shard <K/N>", "run only slice K of N of the fleet (contiguous device ids, as in the one-machine run); needs --boot-id-seed, the same on every machine")
+    .option("--merge <files...>", "merge the slices' --out NDJSON files into the one-machine run's (to --out, default stdout); runs nothing")
     .action(async (flags: SimulateFlags) => {
+      if (flags.merge) return mergeSlices(flags.merge, flags.out);
+      if (flags.sensors === undefined) throw new CliError("required option '-n, --sensors <n>' not specified");
+      // Loaded here, not at the top: `iotfw simulate --help` must not pay for the fleet (wabt), the bridge
+      // (mqtt, aedes, pg) and serialport before it prints (issue 13: <= 150 ms).
+      const [{ simulate, SimulateError }, { FleetError }, { BridgeError }, { SerialExposureError }, { LinkError }, { parseShard, ShardError }] = await Promise.all([
+        import("../../simulate/session.js"), import("../../../simulator/fleet/fleet.js"), import("../../bridge/bridge.js"),
+        import("../../simulate/serial-exposure.js"), import("../../link/open.js"), import("../../simulate/shard.js"),
+      ]);
       const devices = positiveInt("--sensors", flags.sensors);
+      let shard;
+      try {
+        shard = flags.shard === undefined ? undefined : parseShard(flags.shard);
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+      if (shard && flags.bootIdSeed === undefined) {
+        throw new CliError("--shard needs --boot-id-seed <n>, the same on every machine: without it each run draws new boot ids, so the slices would not be one fleet");
+      }
       if (flags.engine !== "v8" && flags.engine !== "wasm3") throw new CliError(`--engine takes v8 or wasm3, not "${flags.engine}"`);
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed)) throw new CliError(`--seed takes a whole number, not "${flags.seed}"`);
@@ -136,7 +154,7 @@ export function register(program: Command): void {
       const live = process.stderr.isTTY ? new LiveView(durationMs) : undefined;
       try {
         const result = await simulate({
-          devices, board: flags.board, appDir: app.dir, durationMs, speed, seed, bootIdSeed,
+          devices, shard, board: flags.board, appDir: app.dir, durationMs, speed, seed, bootIdSeed,
           scenario: flags.scenario ? loadScenarioFile(flags.scenario) : undefined,
           out: flags.out, workers: flags.workers ? positiveInt("--workers", flags.workers) : undefined,
           dashboardPort, serialPath: flags.serial, bridgeUrl: flags.bridge, mqttUrl: flags.mqtt, haDiscovery: haDiscoveryPrefix(flags), keysFile: flags.keys, engine: flags.engine, signal: abort.signal,
@@ -154,7 +172,7 @@ export function register(program: Command): void {
         live?.clear();
         if (e instanceof BuildError || e instanceof FleetError || e instanceof WiringError || e instanceof ScenarioError ||
             e instanceof SerialExposureError || e instanceof PtyError || e instanceof LinkError || e instanceof BridgeLinkError || e instanceof SimulateError || e instanceof BridgeError ||
-            e instanceof KeysError || e instanceof RuntimeBuildError || e instanceof RuntimeProcessError) {
+            e instanceof KeysError || e instanceof RuntimeBuildError || e instanceof RuntimeProcessError || e instanceof ShardError) {
           throw new CliError(e.message);
         }
         throw e;
@@ -165,12 +183,26 @@ export function register(program: Command): void {
     });
 }
 
+/** --merge: the slices' NDJSON, merged into the one-machine run's bytes (host/simulate/shard.ts). */
+async function mergeSlices(files: string[], outPath: string | undefined): Promise<void> {
+  const { mergeShardOutputs, ShardError } = await import("../../simulate/shard.js"); // see the action
+  const out = outPath && outPath !== "-" ? createWriteStream(outPath) : process.stdout;
+  try {
+    await mergeShardOutputs(files, async (text) => { if (!out.write(text)) await once(out, "drain"); });
+  } catch (e) {
+    if (e instanceof ShardError) throw new CliError(e.message);
+    throw e;
+  } finally {
+    if (out !== process.stdout) { out.end(); await once(out, "close"); }
+  }
+}
+
 function summary(r: SimulateResult): string {
   const c = r.telemetry.counters;
   const speedUp = r.wallMs > 0 ? r.deviceMs / r.wallMs : 0;
   const types = Object.entries(c.byType).map(([t, n]) => `${t} ${n}`).join(", ");
   return [
-    `simulated ${r.devices} devices running ${r.app} (sha256 ${r.sha256.slice(0, 12)}) for ${clock(r.deviceMs)} of device time${r.interrupted ? " (interrupted)" : ""} ` +
+    `simulated ${r.devices} devices${r.shard ? ` (slice ${r.shard.index}/${r.shard.count} of ${r.shard.fleetDevices}: devices ${r.shard.firstDeviceId}-${r.shard.firstDeviceId + r.devices - 1})` : ""} running ${r.app} (sha256 ${r.sha256.slice(0, 12)}) for ${clock(r.deviceMs)} of device time${r.interrupted ? " (interrupted)" : ""} ` +
       `in ${(r.wallMs / 1000).toFixed(1)} s (${speedUp.toFixed(1)}x real time, ${r.shards} process${r.shards === 1 ? "" : "es"}, engine ${r.engine})`,
     `  frames  ${c.frames} (${types || "none"}), ${c.linkBytes} bytes on the link`,
     c.samples === 0
