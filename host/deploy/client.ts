@@ -1,8 +1,11 @@
 // Sending a Wasm partition image straight to a device's deploy port (docs/runtime.md "Deploy protocol")
-// and waiting for its answer. Used by `iotfw deploy`. May touch: one TCP connection.
+// and waiting for its answer, and a control frame to the same port. Used by `iotfw deploy` and `iotfw ctl --device`. May touch: one TCP connection.
 import { connect } from "node:net";
 import { parseWasmImage } from "../build/wasm-image.js";
-import { DEPLOY_ANSWER_SIZE, DeployStatus, deployRequest, describeDeployAnswer, parseDeployAnswer, type DeployAnswer } from "./protocol.js";
+import {
+  controlRequest, DEPLOY_ANSWER_SIZE, DeployStatus, deployRequest, describeDeployAnswer, parseControlAnswer, parseDeployAnswer,
+  type ControlAnswer, type DeployAnswer,
+} from "./protocol.js";
 
 export class DeployError extends Error {
   constructor(message: string, readonly answer?: DeployAnswer) {
@@ -66,5 +69,40 @@ export async function deployImage(target: DeployTarget, image: Uint8Array, optio
       finish(new DeployError(`cannot deploy to ${where}: ${err.message}${hint}`));
     });
     socket.on("close", () => finish(new DeployError(`device ${where} closed the connection without answering`)));
+  });
+}
+
+/** Hand `frame` (a CONTROL frame) to the device's deploy port and wait for its answer (the ACK). Rejects
+ *  with DeployError on a connection problem, a malformed answer or a timeout. */
+export async function sendControl(target: DeployTarget, frame: Uint8Array, options: { timeoutMs?: number } = {}): Promise<ControlAnswer> {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const where = `${target.host}:${target.port}`;
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: target.host, port: target.port });
+    let received = Buffer.alloc(0);
+    let settled = false;
+    const finish = (err: Error | null, answer?: ControlAnswer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err); else resolve(answer!);
+    };
+    const timer = setTimeout(() => finish(new DeployError(`device ${where} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    socket.on("connect", () => socket.end(controlRequest(frame)));
+    socket.on("data", (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      // A deploy port busy with a deploy answers every connection with a deploy answer, BUSY.
+      const busy = received.length >= DEPLOY_ANSWER_SIZE ? parseDeployAnswer(received) : null;
+      if (busy?.status === DeployStatus.BUSY) return finish(new DeployError(`device ${where} is busy with a deploy; try again when it is done`));
+      const answer = parseControlAnswer(received);
+      if (answer === null) return;
+      finish(answer === "invalid" ? new DeployError(`device ${where} answered with something that is not a control answer (${received.subarray(0, 12).toString("hex")}): is this a deploy port of a runtime that takes control?`) : null, answer === "invalid" ? undefined : answer);
+    });
+    socket.on("error", (err: NodeJS.ErrnoException) => {
+      const hint = err.code === "ECONNREFUSED" ? " (nothing listens there: is this the device's deploy port, e.g. iotfw simulate --deploy-port?)" : "";
+      finish(new DeployError(`cannot reach ${where}: ${err.message}${hint}`));
+    });
+    socket.on("close", () => finish(new DeployError(`device ${where} closed the connection without answering (a runtime that takes only deploys on this port?)`)));
   });
 }

@@ -80,3 +80,56 @@ export function describeDeployAnswer(a: DeployAnswer, image?: { halAbi: number; 
     default: return `unknown deploy status ${a.status}`;
   }
 }
+
+// Control on the deploy port (docs/runtime.md "Deploy protocol"): `iotfw ctl --device host:port` hands a
+// device one CONTROL frame (host/protocol, as a bridge would send it on the device's link) and gets the
+// device's ACK back, so a device can be driven without a bridge. Request: "IOTC" + u32 big-endian frame
+// length + the frame. Answer: "IOTC" + i32 big-endian status + u32 big-endian ACK length + the ACK frame.
+
+/** "IOTC": first 4 bytes of a control request and of its answer. */
+export const CONTROL_MAGIC = Uint8Array.of(0x49, 0x4f, 0x54, 0x43);
+export const CONTROL_HEADER = 8;
+export const CONTROL_ANSWER_HEADER = 12;
+/** A control frame is tens of bytes (signed: + 32); anything longer is not one. */
+export const CONTROL_FRAME_MAX = 512;
+
+export const ControlStatus = {
+  /** Delivered; the ACK follows (length 0: the module answered nothing). */
+  OK: 0,
+  BAD_REQUEST: -1,
+  /** The frame names a device this port does not serve. */
+  UNKNOWN_DEVICE: -10,
+} as const;
+
+export interface ControlAnswer { status: number; ack?: Uint8Array }
+
+export function controlRequest(frame: Uint8Array): Uint8Array {
+  const out = new Uint8Array(CONTROL_HEADER + frame.length);
+  out.set(CONTROL_MAGIC, 0);
+  new DataView(out.buffer).setUint32(4, frame.length, false);
+  out.set(frame, CONTROL_HEADER);
+  return out;
+}
+
+export function encodeControlAnswer(answer: ControlAnswer): Uint8Array {
+  const ack = answer.ack ?? new Uint8Array(0);
+  const out = new Uint8Array(CONTROL_ANSWER_HEADER + ack.length);
+  out.set(CONTROL_MAGIC, 0);
+  const view = new DataView(out.buffer);
+  view.setInt32(4, answer.status, false);
+  view.setUint32(8, ack.length, false);
+  out.set(ack, CONTROL_ANSWER_HEADER);
+  return out;
+}
+
+/** null while incomplete; "invalid" when the bytes are not a control answer. */
+export function parseControlAnswer(bytes: Uint8Array): ControlAnswer | null | "invalid" {
+  for (let i = 0; i < Math.min(4, bytes.length); i++) if (bytes[i] !== CONTROL_MAGIC[i]) return "invalid";
+  if (bytes.length < CONTROL_ANSWER_HEADER) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const length = view.getUint32(8, false);
+  if (length > CONTROL_FRAME_MAX) return "invalid";
+  if (bytes.length < CONTROL_ANSWER_HEADER + length) return null;
+  const status = view.getInt32(4, false);
+  return length ? { status, ack: bytes.slice(CONTROL_ANSWER_HEADER, CONTROL_ANSWER_HEADER + length) } : { status };
+}

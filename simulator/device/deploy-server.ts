@@ -7,7 +7,7 @@
 // May touch: one listening socket on the given host (default loopback) and its connections.
 import { createHash } from "node:crypto";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { DeployStatus, encodeDeployAnswer, type DeployAnswer } from "../../host/deploy/protocol.js";
+import { CONTROL_FRAME_MAX, CONTROL_HEADER, ControlStatus, DeployStatus, encodeControlAnswer, encodeDeployAnswer, type ControlAnswer, type DeployAnswer } from "../../host/deploy/protocol.js";
 import { HAL_IMPORT_NAMES, HAL_MODULE, HAL_VERSION, HalConst } from "../hal/abi.generated.js";
 import type { DeviceWiring } from "../hal/buses.js";
 import { FUEL_EXPORT, instrumentFuel } from "./fuel.js";
@@ -139,6 +139,9 @@ export interface DeployServerOptions {
   port?: number;
   /** Every answer given, after it was sent. */
   onDeploy?(answer: DeployAnswer, detail: string): void;
+  /** Takes control requests ("IOTC", host/deploy/protocol.ts) too: a CONTROL frame in, the device's
+   *  answer (its ACK) out. Without it an IOTC request is a BAD_REQUEST, as on a runtime that lacks it. */
+  control?(frame: Uint8Array): Promise<ControlAnswer>;
 }
 
 export interface DeployServer {
@@ -176,6 +179,20 @@ export async function startDeployServer(options: DeployServerOptions): Promise<D
     socket.on("data", (chunk: Buffer) => {
       if (done) return;
       buf = Buffer.concat([buf, chunk]);
+      if (options.control && imageLen < 0 && buf.length >= 4 && buf.subarray(0, 4).toString("latin1") === "IOTC") {
+        if (buf.length < CONTROL_HEADER) return;
+        const length = buf.readUInt32BE(4);
+        const valid = length > 0 && length <= CONTROL_FRAME_MAX;
+        if (valid && buf.length < CONTROL_HEADER + length) return; // the rest of the frame is on its way
+        const reply = (a: ControlAnswer) => { socket.end(encodeControlAnswer(a)); };
+        // A control is not a deploy: it leaves the port free for one (and is not reported as one).
+        done = answered = true;
+        if (mine) busy = false;
+        if (!valid) return reply({ status: ControlStatus.BAD_REQUEST });
+        options.control(new Uint8Array(buf.subarray(CONTROL_HEADER, CONTROL_HEADER + length)))
+          .then(reply, () => reply({ status: ControlStatus.BAD_REQUEST }));
+        return;
+      }
       if (imageLen < 0 && buf.length >= 8) {
         if (buf.subarray(0, 4).toString("latin1") !== "IOTD") return answer(DeployStatus.BAD_REQUEST, 0, "not IOTD");
         imageLen = buf.readUInt32BE(4);
