@@ -1,7 +1,8 @@
 // `iotfw build` as a library: compile an app, check the module against a board, and write what
 // flashing and simulating need: app.wasm, manifest.json, the Wasm partition image, the partition table
 // and flash-plan.json. The CLI (host/cli/commands/build.ts), simulate and tests call buildApp.
-// May touch: reads the app, boards/ and firmware/; writes only into the out folder.
+// May touch: reads the app, boards/ and firmware/; writes into the out folder, and refreshes the app's
+// .iotfw/hardware.ts (the editor's copy of the generated "./hardware", host/build/init.ts) when it has one.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -100,6 +101,10 @@ export async function buildApp(options: BuildOptions): Promise<BuildResult> {
   }
   const target = options.target ?? "release";
   const outDir = resolve(cwd, options.outDir ?? join("build", board.name));
+  // The editor's copy of "./hardware" follows app.json (written before the fingerprint, which may read it).
+  const editorCopy = join(app.dir, ".iotfw", HARDWARE_MODULE);
+  const hardwareText = hardwareModule(app.json.hardware);
+  if (existsSync(editorCopy) && readFileSync(editorCopy, "utf8") !== hardwareText) writeFileSync(editorCopy, hardwareText);
   const inputsSha256 = buildFingerprint(app.dir, board, target);
   if (options.reuse) {
     const cached = readBuild(outDir, inputsSha256);
@@ -108,7 +113,7 @@ export async function buildApp(options: BuildOptions): Promise<BuildResult> {
   options.onCompile?.({ app: `${app.json.name} ${app.json.version}`, board: board.name });
 
   const compiled = await compileAssemblyScript([APP_ENTRY], {
-    app: { dir: app.dir, label: app.label, generated: { [HARDWARE_MODULE]: hardwareModule(app.json.hardware) } }, target, extraArgs: app.json.ascArgs,
+    app: { dir: app.dir, label: app.label, generated: { [HARDWARE_MODULE]: hardwareText } }, target, extraArgs: app.json.ascArgs,
   });
   if (!compiled.ok || !compiled.binary) {
     throw new BuildError("compile", `app ${app.label} does not compile:\n${compiled.diagnostics}`);

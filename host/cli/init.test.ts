@@ -75,10 +75,25 @@ describe("iotfw init", () => {
 
   it("keeps existing files unless --force", async () => {
     const r = await runCli(["init", appDir], tmp);
-    expect(r.stderr).toMatch(/^iotfw: .* already has index\.ts, app\.json, README\.md; use --force to overwrite$/m);
+    expect(r.stderr).toMatch(/^iotfw: .* already has index\.ts, app\.json, tsconfig\.json, \.iotfw\/hardware\.ts, README\.md; use --force to overwrite$/m);
     expect(r.code).toBe(1);
     const forced = await runCli(["init", appDir, "--force", "--name", "probe2"], tmp);
     expect(forced.code).toBe(0);
     expect(JSON.parse(readFileSync(join(appDir, "app.json"), "utf8")).name).toBe("probe2");
   });
+
+  it("the editor's copy of ./hardware (.iotfw/hardware.ts) follows app.json at the next build", async () => {
+    const dir = join(tmp, "rewired");
+    expect((await runCli(["init", dir], tmp)).code).toBe(0);
+    const copy = join(dir, ".iotfw", "hardware.ts");
+    expect(readFileSync(copy, "utf8")).toContain("BME280_ADDRESS: i32 = 0x76;");
+    const json = JSON.parse(readFileSync(join(dir, "app.json"), "utf8"));
+    json.hardware[0].address = 0x77;
+    writeFileSync(join(dir, "app.json"), JSON.stringify(json));
+    const built = await runCli(["build", "--app", dir, "--out", join(dir, "build")], tmp);
+    expect(built.code, built.stderr).toBe(0);
+    expect(readFileSync(copy, "utf8")).toContain("BME280_ADDRESS: i32 = 0x77;");
+    const again = await runCli(["build", "--app", dir, "--out", join(dir, "build")], tmp);
+    expect(again.stdout).toMatch(/^up to date rewired /); // the refresh does not defeat the build cache
+  }, 120_000);
 });

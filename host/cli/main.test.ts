@@ -46,6 +46,12 @@ describe("iotfw main", () => {
     expect(createSummaryProgram().commands.map((c) => c.name()).sort()).toEqual(full.commands.map((c) => c.name()).sort());
   });
 
+  it("the bridge defaults `bridge --help` and `ctl --help` print without loading the bridge are the bridge's", async () => {
+    const [light, bridge] = await Promise.all([import("./bridge-defaults.js"), import("../bridge/bridge.js")]);
+    expect(light.DEFAULT_SPOOL_DIR).toBe(bridge.DEFAULT_SPOOL_DIR);
+    expect(light.DEFAULT_HTTP).toBe(bridge.DEFAULT_HTTP);
+  });
+
   it("--help and --version answer from the table; `help <command>` shows that command's own options", async () => {
     ensureCliBuilt();
     const help = await runCli(["--help"]);

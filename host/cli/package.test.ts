@@ -1,10 +1,11 @@
 // iotfw usable anywhere (issue 13): the tarball `npm pack` makes, installed with `npm install -g` into
 // a temporary prefix, gives an `iotfw` that works outside the repository: --version, init, build of
-// the new app, and simulate of it. Packs with --ignore-scripts (dist/ is already built: `npm test`'s
+// the new app, simulate of it, and a type-check of it with the TypeScript compiler against the tsconfig
+// init wrote (what an editor does): clean as scaffolded, and file:line for a deliberate type error. Packs with --ignore-scripts (dist/ is already built: `npm test`'s
 // pretest, or ensureCliBuilt) so that no tsc runs under the other tests' feet.
 // May touch: temp folders it creates; npm's cache (the dependencies come from it or the registry).
 import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -45,5 +46,19 @@ describe("the npm package", () => {
     expect(sim.code, sim.stderr).toBe(0);
     const frames = sim.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; firmware?: string });
     expect(frames.filter((f) => f.type === "hello").map((f) => f.firmware)).toEqual(["garden@0.1.0", "garden@0.1.0"]);
+
+    // The editor's view: the repository's own tsc on the app's tsconfig (its paths point into the
+    // installation: AssemblyScript's std types, the firmware library, the generated ./hardware).
+    const tsc = join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
+    const app = join(work, "garden");
+    expect(readFileSync(join(app, "tsconfig.json"), "utf8")).toContain(join(prefix, "lib", "node_modules", "iotfw")); // not the checkout's
+    const clean = await run(process.execPath, [tsc, "-p", "tsconfig.json"], app);
+    expect(clean.stdout + clean.stderr).toBe("");
+    expect(clean.code).toBe(0);
+    const lines = readFileSync(join(app, "index.ts"), "utf8").split("\n").length;
+    appendFileSync(join(app, "index.ts"), "const broken: i32 = \"twenty\";\n");
+    const broken = await run(process.execPath, [tsc, "-p", "tsconfig.json"], app);
+    expect(broken.code).not.toBe(0);
+    expect(broken.stdout).toMatch(new RegExp(`^index\\.ts\\(${lines},7\\): error TS2322: Type 'string' is not assignable to type 'number'`, "m"));
   }, 300_000);
 });

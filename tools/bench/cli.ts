@@ -1,4 +1,4 @@
-// CLI start-up (issue 13: `iotfw --help` and `--version` <= 150 ms; an unchanged app builds in
+// CLI start-up (issue 13: `iotfw --help`, `--version` and `iotfw <cmd> --help` <= 150 ms; an unchanged app builds in
 // <= 200 ms): the median wall time of the real
 // command, `node bin/iotfw.js ...`, over several runs, against a bare `node -e 0` measured in the same
 // run (Node's own start-up, which no CLI can beat). Spawns processes only.
@@ -60,7 +60,10 @@ export async function benchCli(): Promise<BenchResult[]> {
     execFileSync(process.execPath, [cli, "build", "--board", "esp32", "--out", out], { cwd: REPO_ROOT, stdio: "ignore" }); // the build to reuse
     return [
       result("--help", ["--help"], "target <= 150 ms"), result("--version", ["--version"], "target <= 150 ms"),
-      result("simulate --help", ["simulate", "--help"], "loads the simulate command (no target)"),
+      // A command's own help loads its module but not what its action needs (the fleet, the bridge's
+      // mqtt/aedes/pg, serialport): the two heaviest commands, same target as the top-level help.
+      result("simulate --help", ["simulate", "--help"], "target <= 150 ms"),
+      result("bridge --help", ["bridge", "--help"], "target <= 150 ms"),
       result("build, app unchanged", ["build", "--board", "esp32", "--out", out], "target <= 200 ms"),
       await devFigure(cli),
     ];

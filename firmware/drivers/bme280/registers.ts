@@ -42,7 +42,8 @@ export function maxMeasurementUs(osrsT: u8, osrsP: u8, osrsH: u8): u32 {
 /** Oversampling ratio for an osrs_x code: 0 = skipped, 1..5 = x1, x2, x4, x8, x16 (Tables 20, 22, 24). */
 export function oversampling(osrs: u8): u32 {
   if (osrs == 0) return 0;
-  return <u32>1 << <u32>(min<u8>(osrs, 5) - 1);
+  const shift: u32 = min<u8>(osrs, 5) - 1; // not "<u32>1 << <u32>(...)" in one line: TypeScript (an editor, tsc) cannot parse that
+  return (1 as u32) << shift;
 }
 
 /** Start-up time after power-on or soft reset (Table 1, t_startup: 2 ms). */

@@ -6,8 +6,6 @@ import type { Command } from "commander";
 import { resolveAppDir } from "../../build/app.js";
 import { BuildError } from "../../build/errors.js";
 import { parseSpeed } from "../../../simulator/fleet/run.js";
-import { FleetError } from "../../../simulator/fleet/fleet.js";
-import { simulate, SimulateError } from "../../simulate/session.js";
 import { CliError } from "../errors.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
@@ -28,6 +26,8 @@ export function register(program: Command): void {
       try { speed = parseSpeed(flags.speed); } catch (e) { throw new CliError((e as Error).message); }
       const app = resolveAppDir(flags.app);
       if (app.warning) process.stderr.write(`iotfw: warning: ${app.warning}\n`);
+      // Loaded here: `iotfw dev --help` must not pay for the fleet, the bridge and serialport (<= 150 ms).
+      const [{ simulate, SimulateError }, { FleetError }] = await Promise.all([import("../../simulate/session.js"), import("../../../simulator/fleet/fleet.js")]);
       const abort = new AbortController();
       const stop = () => abort.abort();
       process.once("SIGINT", stop);

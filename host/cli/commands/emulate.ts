@@ -7,9 +7,9 @@ import type { Command } from "commander";
 import { createServer, type Server } from "node:net";
 import { loadApp, DEFAULT_APP_DIR } from "../../build/app.js";
 import { loadBoard } from "../../build/boards.js";
-import { openLink, LinkError, type OpenLink } from "../../link/open.js";
+import type { OpenLink } from "../../link/open.js";
 import { createPtyPair, type PtyPair } from "../../link/pty.js";
-import { Esp32Emulator } from "../../../simulator/esp32/emulator.js";
+import type { Esp32Emulator } from "../../../simulator/esp32/emulator.js";
 import { serveRfc2217 } from "../../../simulator/esp32/rfc2217-server.js";
 import { DEFAULT_EN_DELAY_MS } from "../../../simulator/esp32/reset-circuit.js";
 import { CHIP_BOARDS } from "../../../simulator/esp32/chip.js";
@@ -65,6 +65,8 @@ export function register(program: Command): void {
         hardware = (loadApp(opts.app ?? DEFAULT_APP_DIR).json.hardware ?? []) as HardwarePart[];
       } catch (e) { throw new CliError((e as Error).message); }
       const board = loadBoard(boardName);
+      // Loaded here, not at the top: this command's --help must not load the emulator (wabt) and serialport (issue 13: <= 150 ms).
+      const [{ Esp32Emulator }, { openLink, LinkError }] = await Promise.all([import("../../../simulator/esp32/emulator.js"), import("../../link/open.js")]);
       let emu: Esp32Emulator;
       try {
         emu = new Esp32Emulator({

@@ -3,7 +3,7 @@
 // on stderr and a summary on stdout.
 // May touch: the port and the flash of the device behind it; reads the plan folder.
 import type { Command } from "commander";
-import { flashDevice, FlashError, type FlashProgress } from "../../flash/flasher.js";
+import type { FlashProgress } from "../../flash/flasher.js";
 import { CliError } from "../errors.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
@@ -36,6 +36,8 @@ export function register(program: Command): void {
       if (!Number.isInteger(baud) || baud < 9600 || baud > 5_000_000) throw new CliError(`--baud ${opts.baud}: expected a baud rate such as 115200, 460800 or 921600`);
       const tty = process.stderr.isTTY;
       let lastStep = -1;
+      // Loaded here, not at the top: this command's --help must not load esptool-js and serialport (issue 13: <= 150 ms).
+      const { flashDevice, FlashError } = await import("../../flash/flasher.js");
       try {
         const r = await flashDevice({
           port, board: opts.board, planDir: opts.plan, baud, full: opts.full, erase: opts.erase, force: opts.force, verify: opts.verify, connectAttempts: Math.max(1, Number(opts.attempts) || 7),

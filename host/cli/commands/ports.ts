@@ -1,7 +1,6 @@
 // `iotfw ports`: the serial ports the OS knows (serialport's list), with USB VID:PID and a hint when the
 // USB bridge is one ESP boards commonly carry. May touch: nothing (reads the OS port list).
 import type { Command } from "commander";
-import { SerialPort } from "serialport";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
 /** VID:PID (upper-case hex) -> what it usually is on an ESP board. */
@@ -21,6 +20,7 @@ export function register(program: Command): void {
     .description(COMMAND_SUMMARIES.ports.summary)
     .option("--json", "the ports as one JSON array")
     .action(async (opts: { json?: boolean }) => {
+      const { SerialPort } = await import("serialport"); // not at the top: `ports --help` stays fast
       const ports = (await SerialPort.list()).map((p) => {
         const vidPid = p.vendorId && p.productId ? `${p.vendorId.toUpperCase()}:${p.productId.toUpperCase()}` : null;
         return { path: p.path, vidPid, manufacturer: p.manufacturer ?? null, serialNumber: p.serialNumber ?? null, hint: (vidPid && ESP_BRIDGES[vidPid]) || null };

@@ -8,15 +8,9 @@ import { REPO_ROOT } from "../../repo-root.js";
 import { BuildError } from "../../build/errors.js";
 import { parseSpeed } from "../../../simulator/fleet/run.js";
 import { parseDuration } from "../duration.js";
-import { WiringError } from "../../../simulator/fleet/wiring.js";
 import { parseScenario, ScenarioError, type ScenarioSpec } from "../../../simulator/sensors/scenario.js";
 import type { SimulateResult } from "../../simulate/session.js";
 import { CliError } from "../errors.js";
-import { BridgeLinkError } from "../../simulate/bridge-links.js";
-import { KeysError } from "../../bridge/keys.js";
-import { PtyError } from "../../link/pty.js";
-import { RuntimeBuildError } from "../../../simulator/wasm3/runtime-build.js";
-import { RuntimeProcessError } from "../../../simulator/wasm3/runtime-process.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
 import { parseJsonText } from "../../json-text.js";
 import { clock, LiveView } from "../live-view.js";
@@ -116,6 +110,10 @@ export function register(program: Command): void {
       const [{ simulate, SimulateError }, { FleetError }, { BridgeError }, { SerialExposureError }, { LinkError }, { parseShard, ShardError }] = await Promise.all([
         import("../../simulate/session.js"), import("../../../simulator/fleet/fleet.js"), import("../../bridge/bridge.js"),
         import("../../simulate/serial-exposure.js"), import("../../link/open.js"), import("../../simulate/shard.js"),
+      ]);
+      const [{ WiringError }, { BridgeLinkError }, { KeysError }, { PtyError }, { RuntimeBuildError }, { RuntimeProcessError }] = await Promise.all([
+        import("../../../simulator/fleet/wiring.js"), import("../../simulate/bridge-links.js"), import("../../bridge/keys.js"),
+        import("../../link/pty.js"), import("../../../simulator/wasm3/runtime-build.js"), import("../../../simulator/wasm3/runtime-process.js"),
       ]);
       const devices = positiveInt("--sensors", flags.sensors);
       let shard;
