@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Socket } from "node:net";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { createPtyPair, type PtyPair as LinkPtyPair } from "../link/pty.js";
 import { encodeFrame, TCP_PREAMBLE, TcpReader, tcpFrame, type ControlFrame, type Frame } from "../protocol/index.js";
@@ -50,7 +50,10 @@ export class Mosquitto {
   constructor(readonly port: number) {
     writeFileSync(join(this.dir, "mosquitto.conf"), [
       `listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence true", `persistence_location ${this.dir}/`,
-      "autosave_interval 0", "max_queued_messages 0", "max_inflight_messages 0", "log_dest none", "",
+      "autosave_interval 0", "max_queued_messages 0", "max_inflight_messages 0", "log_dest none",
+      // Started as root (CI), mosquitto drops to the "mosquitto" user, which cannot write this folder, and
+      // then silently keeps no persistence: every session and queued message is lost at a restart.
+      `user ${userInfo().username}`, "",
     ].join("\n"));
   }
   static async start(): Promise<Mosquitto> {
