@@ -2,14 +2,17 @@
 // group, as a terminal sends it, shard processes included) at seeded moments of `iotfw simulate`: exit
 // 130 with the summary marked interrupted, or, before the command has started, the plain death by
 // SIGINT a shell shows as 130; never "unexpected error" or a stack trace. A reader closing `--out -`
-// (`| head`) ends the run quietly with exit 0. The bridge and the emulator end without a trace too.
-// May touch: the CLI processes it starts (each in its own process group).
+// (`| head`) ends the run quietly with exit 0. The bridge and the emulator end without a trace too, and
+// so do `flash` (against `iotfw emulate`, which then still takes a whole flash) and `monitor` (exit 130
+// with its tally marked interrupted). May touch: the CLI processes it starts (each in its own process
+// group), temp folders.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { CLI, ensureCliBuilt } from "./testing.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../build/build.js";
+import { CLI, ensureCliBuilt, runCli } from "./testing.js";
 
 interface Ended { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
@@ -101,4 +104,68 @@ describe("interrupting the CLI", () => {
       }, 60_000);
     }
   }
+
+  describe("flash and monitor against an emulated board", () => {
+    const dir = mkdtempSync(join(tmpdir(), "iotfw-int-flash-"));
+    const plan = join(dir, "build");
+    let emu: ReturnType<typeof start>;
+    let where = "";
+    beforeAll(async () => {
+      await buildApp({ board: "esp32", outDir: plan });
+      emu = start(["emulate", "--chip", "esp32", "--listen", "127.0.0.1:0", "--flash-file", join(dir, "flash.bin"), "--speed", "120"]);
+      const deadline = Date.now() + 30_000;
+      while (!/ready on (\S+?),/.test(emu.output()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      where = /ready on (\S+?),/.exec(emu.output())![1];
+    }, 180_000);
+    afterAll(async () => {
+      process.kill(-emu.proc.pid!, "SIGINT");
+      await emu.ended;
+    });
+
+    const noTrace = (end: Ended) => {
+      expect(end.stderr).not.toMatch(/unexpected error|\n\s+at /);
+      if (end.signal !== "SIGINT") expect([0, 130]).toContain(end.code);
+    };
+
+    for (const ms of [Math.round(random() * 1500), Math.round(random() * 1500), Math.round(random() * 1500)]) {
+      it(`Ctrl-C ${ms} ms into a flash: no trace, and the board then takes a whole flash`, async () => {
+        // Paced at 115200 baud (the emulator keeps serial timing), a flash takes ~2 s: the moments fall
+        // into the connect, the transfer and the verify.
+        const run = start(["flash", where, "--plan", plan, "--baud", "115200", "--force"]);
+        await new Promise((r) => setTimeout(r, ms));
+        try { process.kill(-run.proc.pid!, "SIGINT"); } catch { /* it had finished: then it must have succeeded */ }
+        const end = await run.ended;
+        noTrace(end);
+        if (end.code === 0) expect(end.stdout).toMatch(/^flashed ESP32 /m);
+        const again = await runCli(["flash", where, "--plan", plan, "--baud", "921600", "--force"]);
+        expect(again.code, again.stderr).toBe(0);
+        expect(again.stdout).toMatch(/^flashed ESP32 /m);
+      }, 120_000);
+    }
+
+    for (const ms of [Math.round(random() * 2000), Math.round(random() * 2000)]) {
+      it(`Ctrl-C ${ms} ms after monitor starts: it ends cleanly`, async () => {
+        const run = start(["monitor", where, "--json"]);
+        await new Promise((r) => setTimeout(r, ms));
+        process.kill(-run.proc.pid!, "SIGINT");
+        const end = await run.ended;
+        noTrace(end);
+        if (end.signal !== "SIGINT") {
+          expect(end.code).toBe(130);
+          expect(end.stderr).toMatch(/^monitor: \d+ frame\(s\).* \(interrupted\)\niotfw: interrupted\n$/m);
+        }
+      }, 60_000);
+    }
+
+    it("Ctrl-C once frames are flowing: monitor's tally, marked interrupted, and exit 130", async () => {
+      const run = start(["monitor", where, "--json"]);
+      const deadline = Date.now() + 30_000;
+      while (!run.output().includes('"type":') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      process.kill(-run.proc.pid!, "SIGINT");
+      const end = await run.ended;
+      expect(end.code, end.stderr).toBe(130);
+      expect(end.stderr).toMatch(/monitor: [1-9]\d* frame\(s\).* \(interrupted\)/);
+      expect(end.stderr).not.toMatch(/unexpected error|\n\s+at /);
+    }, 60_000);
+  });
 });

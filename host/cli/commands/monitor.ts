@@ -1,11 +1,12 @@
-// `iotfw monitor <port>`: decoded frames from a serial port or socket:// as they arrive: one readable
+// `iotfw monitor <port>`: decoded frames from a serial port, socket:// or rfc2217:// (host/link/monitor-link.ts:
+// the baud rate set on the remote port, DTR/RTS left so the app runs; --reset restarts it into the app by
+// the lines) as they arrive: one readable
 // line per frame (device, seq, type, channel names from the device's hello and CHANNELS frames), or NDJSON with --json.
 // Text between frames (the runtime's console log, boot messages) is shown as console lines; noise is
 // counted, never fatal. Devices are asked for their hello (a broadcast HELLO at start, and once per
 // device heard without one) so channels have names from the first frame; --no-hello never writes.
 // Says so after 5 s without a frame, with the likely cause. May touch: the port it opens.
 import type { Command } from "commander";
-import { openLink, parseLinkSpec, LinkError } from "../../link/open.js";
 import { BROADCAST_DEVICE, ChannelTables, encodeFrame, frameToJson, SerialReader, serialFrame } from "../../protocol/index.js";
 import { describeFrame } from "../../protocol/describe.js";
 import { CliError } from "../errors.js";
@@ -53,19 +54,22 @@ export function register(program: Command): void {
   program
     .command("monitor")
     .description(COMMAND_SUMMARIES.monitor.summary)
-    .argument("<port>", "serial port or socket://host:port")
+    .argument("<port>", "serial port, socket://host:port or rfc2217://host:port")
     .option("--json", "NDJSON: one frame per line as JSON")
-    .option("--baud <n>", "baud rate", "115200")
+    .option("--baud <n>", "baud rate (over rfc2217:// set on the remote port)", "115200")
+    .option("--reset", "first reset the chip into its app by DTR/RTS (esptool's hard reset; a serial port or rfc2217://)")
     .option("--hello", "ask devices for their hello (the default; kept for scripts)")
     .option("--no-hello", "never write to the port: channels show as ch<N> until a device sends its hello by itself")
     .option("--count <n>", "exit after this many frames")
     .option("--duration <time>", "exit after this long, e.g. 30s, 10m (a bare number is seconds)")
-    .action(async (port: string, opts: { json?: boolean; baud: string; hello?: boolean; count?: string; duration?: string }) => {
+    .action(async (port: string, opts: { json?: boolean; baud: string; hello?: boolean; count?: string; duration?: string; reset?: boolean }) => {
       const durationMs = opts.duration === undefined ? undefined : parseDuration(opts.duration, "--duration"); // before opening the port
       const askHello = opts.hello !== false;
+      // Loaded here, not at the top: this command's --help must not load serialport (issue 13: <= 150 ms).
+      const [{ LinkError }, { openMonitorLink }] = await Promise.all([import("../../link/open.js"), import("../../link/monitor-link.js")]);
       let link;
       try {
-        link = await openLink(parseLinkSpec(port, Number(opts.baud)));
+        link = await openMonitorLink(port, Number(opts.baud), { reset: opts.reset });
       } catch (e) {
         if (e instanceof LinkError) throw new CliError(e.message);
         throw e;
@@ -79,9 +83,11 @@ export function register(program: Command): void {
       const reader = new SerialReader((_error, _n, block) => { if (block) for (const line of consoleText.push(block)) printConsole(line); });
       const asked = new Set<number>();
       let frames = 0, received = 0;
+      let interrupted = false;
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
-        process.once("SIGINT", stop);
+        const interrupt = () => { interrupted = true; resolve(); };
+        process.once("SIGINT", interrupt);
         process.once("SIGTERM", stop);
         if (durationMs !== undefined) setTimeout(stop, durationMs).unref();
         // Say so when nothing arrives, and what is likely wrong, instead of staying silent.
@@ -107,6 +113,8 @@ export function register(program: Command): void {
       for (const line of consoleText.flush()) printConsole(line);
       await link.close();
       const s = reader.stats;
-      process.stderr.write(`monitor: ${frames} frame(s)${s.badBlocks ? `, ${s.badBlocks} garbage block(s) (${s.garbageBytes} bytes) skipped` : ""}\n`);
+      process.stderr.write(`monitor: ${frames} frame(s)${s.badBlocks ? `, ${s.badBlocks} garbage block(s) (${s.garbageBytes} bytes) skipped` : ""}${interrupted ? " (interrupted)" : ""}\n`);
+      // Ctrl-C: the tally above, then the shell's convention for SIGINT, as simulate does.
+      if (interrupted) throw new CliError("interrupted", 130);
     });
 }
