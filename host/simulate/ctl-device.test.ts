@@ -3,12 +3,9 @@
 // frames too), and its summaries then count ten times the samples per window while device 2's do not; an
 // id the fleet lacks is "unknown" (exit 3, as through a bridge). May touch: a temp folder, a loopback
 // port and the CLI processes it starts.
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ensureCliBuilt, runCli, CLI } from "../cli/testing.js";
+import { ensureCliBuilt, runCli } from "../cli/testing.js";
+import { startDeployFleet } from "./testing.js";
 import { waitFor } from "../bridge/testing.js";
 
 interface Line { type: string; device: number; t: number; ackedSeq?: number; op?: string; result?: number; windowStart?: number; channels?: Array<{ channel: number; count: number }> }
@@ -17,16 +14,9 @@ describe("iotfw ctl --device to a simulated fleet's deploy port", () => {
   beforeAll(() => ensureCliBuilt(), 300_000);
 
   it("ping and set-rate are acknowledged and the device's frames follow the new rate", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "iotfw-ctl-device-"));
-    const out = join(dir, "frames.ndjson");
-    const sim = spawn(process.execPath, [CLI, "simulate", "--sensors", "2", "--speed", "20", "--deploy-port", "0", "--out", out, "--workers", "1"],
-      { stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    sim.stderr.on("data", (c: Buffer) => { stderr += c.toString(); });
-    const exited = new Promise<number | null>((resolve) => sim.once("close", (code) => resolve(code)));
+    const fleet = await startDeployFleet<Line>(2);
+    const { address, lines } = fleet;
     try {
-      const address = await waitFor(() => /deploy port: (\S+)/.exec(stderr)?.[1], "the deploy port", 60_000);
-      const lines = () => { try { return readFileSync(out, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Line); } catch { return []; } };
       await waitFor(() => lines().filter((l) => l.type === "hello").length >= 2, "the fleet's hellos", 60_000);
 
       const ping = await runCli(["ctl", "00000001", "ping", "--device", address]);
@@ -52,10 +42,9 @@ describe("iotfw ctl --device to a simulated fleet's deploy port", () => {
       const unknown = await runCli(["ctl", "0badbeef", "ping", "--device", address]);
       expect(unknown.code).toBe(3);
       expect(unknown.stderr).toBe(`iotfw: device 0badbeef is unknown at ${address}\n`);
-      expect(sim.exitCode).toBeNull();
+      expect(fleet.exitCode()).toBeNull();
     } finally {
-      sim.kill("SIGINT");
-      expect(await exited).toBe(130);
+      expect(await fleet.stop()).toBe(130);
     }
   }, 180_000);
 

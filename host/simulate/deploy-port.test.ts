@@ -3,12 +3,11 @@
 // a corrupt image is refused and the old app keeps running; the deploy's build leaves build/<board> (the
 // flash plan) alone. May touch: temp folders, loopback ports and
 // the CLI processes it starts.
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ensureCliBuilt, runCli, CLI } from "../cli/testing.js";
+import { ensureCliBuilt, runCli } from "../cli/testing.js";
+import { startDeployFleet } from "./testing.js";
 import { REPO_ROOT } from "../repo-root.js";
 import { waitFor } from "../bridge/testing.js";
 
@@ -18,16 +17,9 @@ describe("simulate --deploy-port", () => {
   beforeAll(() => ensureCliBuilt(), 300_000);
 
   it("iotfw deploy reaches every simulated device; a corrupt image is refused and the fleet runs on", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "iotfw-deploy-port-"));
-    const out = join(dir, "frames.ndjson");
-    const sim = spawn(process.execPath, [CLI, "simulate", "--sensors", "3", "--speed", "20", "--deploy-port", "0", "--out", out, "--workers", "1"],
-      { stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    sim.stderr.on("data", (c: Buffer) => { stderr += c.toString(); });
-    const exited = new Promise<number | null>((resolve) => sim.once("close", (code) => resolve(code)));
+    const fleet = await startDeployFleet<Line>(3);
+    const { address, lines, dir } = fleet;
     try {
-      const address = await waitFor(() => /deploy port: (\S+)/.exec(stderr)?.[1], "the deploy port", 60_000);
-      const lines = () => { try { return readFileSync(out, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Line); } catch { return []; } };
       await waitFor(() => lines().filter((l) => l.type === "hello").length >= 3, "the fleet's first hellos", 60_000);
 
       const flashPlan = join(REPO_ROOT, "build", "esp32", "manifest.json");
@@ -50,10 +42,9 @@ describe("simulate --deploy-port", () => {
       const refused = await runCli(["deploy", address, "--image", join(dir, "corrupt.bin")]);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/SHA-256|hash/i);
-      expect(sim.exitCode).toBeNull(); // the fleet runs on
+      expect(fleet.exitCode()).toBeNull(); // the fleet runs on
     } finally {
-      sim.kill("SIGINT");
-      expect(await exited).toBe(130);
+      expect(await fleet.stop()).toBe(130);
     }
   }, 180_000);
 });
