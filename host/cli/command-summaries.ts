@@ -18,7 +18,7 @@ export const COMMAND_SUMMARIES = {
   completion: { args: "<shell>", options: false, summary: "print a shell completion script (bash or zsh): iotfw completion bash > ~/.local/share/bash-completion/completions/iotfw" },
   ctl: { args: "<device> <command...>", summary: "send a control command to a device, through a running bridge or to its deploy port (--device), and wait for its ACK" },
   deploy: { args: "<device>", summary: "build an app and install it on a running device over TCP (no reflash of the runtime)" },
-  dev: { args: "", summary: "run the app on simulated devices, print their frames, and rebuild and hot-deploy it on every save" },
+  dev: { args: "", summary: "run the app on simulated devices, print their frames, and rebuild and hot-deploy it on every save (--only: chosen devices; --device host:port: a board's or a fleet's deploy port)" },
   doctor: { args: "", summary: "check which tools this machine has for each iotfw feature, and how to get the missing ones" },
   emulate: { args: "", summary: "run a virtual ESP32 (ROM bootloader, flash in a file, boots the flashed app) on a pty or TCP port" },
   flash: { args: "<port>", summary: "write the app (and the partition table if the device lacks the Wasm partition) to an ESP32" },

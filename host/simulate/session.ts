@@ -26,7 +26,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startDeployServer, type DeployServer } from "../../simulator/device/deploy-server.js";
 import { FleetDeployInstaller } from "./fleet-deploy.js";
-import { AppWatch, type Rebuild } from "./app-watch.js";
+import { AppWatch, type Rebuild, type WatchTarget } from "./app-watch.js";
 import { describeFrame } from "../protocol/describe.js";
 import { shardDevices, type ShardSpec } from "./shard.js";
 
@@ -80,8 +80,14 @@ export interface SimulateOptions {
   onDashboard?(url: string): void;
   /** Called once the deploy port listens, with its host:port. */
   onDeployPort?(address: string): void;
-  /** `iotfw dev`: rebuild the app on every save and hot-deploy it into every device (app-watch.ts). */
+  /** `iotfw dev`: rebuild the app on every save and hot-deploy it into every device, or the
+   *  rebuildDevices, and to the rebuildTargets (app-watch.ts). */
   onRebuild?(r: Rebuild): void;
+  /** With onRebuild: the devices (ids) a rebuilt module goes to; the others keep the module they run.
+   *  Default: every device. (A module from the deploy port still goes to every device.) */
+  rebuildDevices?: number[];
+  /** With onRebuild: more places each rebuilt module goes, beside the fleet (`iotfw dev --device`). */
+  rebuildTargets?: WatchTarget[];
   /** How --out writes frames: NDJSON (default) or one readable line per frame (host/protocol/describe.ts). */
   outFormat?: "ndjson" | "text";
 }
@@ -121,6 +127,9 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   if (options.shard && options.bootIdSeed === undefined) throw new SimulateError("--shard needs --boot-id-seed <n>, the same on every machine (boot ids are drawn per run otherwise)");
   const slice = options.shard ? shardDevices(options.devices, options.shard) : { firstDeviceId: 1, devices: options.devices };
   const shardInfo = options.shard ? { ...options.shard, firstDeviceId: slice.firstDeviceId, fleetDevices: options.devices } : undefined;
+  const lastId = slice.firstDeviceId + slice.devices - 1;
+  const unknown = (options.rebuildDevices ?? []).filter((d) => !(d >= slice.firstDeviceId && d <= lastId));
+  if (unknown.length) throw new SimulateError(`no device ${unknown.join(", ")} in this fleet: its devices are ${slice.firstDeviceId}..${lastId}`);
   const built = await buildApp({ board, appDir: where.dir, outDir: options.buildDir, cwd, reuse: true });
   const wiring: FleetWiringSpec = {
     hardware: (built.manifest.app.hardware as HardwarePart[] | undefined) ?? [],
@@ -140,7 +149,14 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   let out: WriteStream | NodeJS.WriteStream | undefined;
   let dashboard: Awaited<ReturnType<typeof startDashboard>> | undefined;
   let deployServer: DeployServer | undefined;
-  const installer = options.deployPort !== undefined || options.onRebuild ? new FleetDeployInstaller() : undefined;
+  const installer = options.deployPort !== undefined ? new FleetDeployInstaller() : undefined;
+  // The rebuilt modules of `iotfw dev` have their own queue: they go to the chosen devices only, the
+  // deploy port's to every device.
+  const rebuildInstaller = options.onRebuild ? new FleetDeployInstaller() : undefined;
+  const rebuildDevices = options.rebuildDevices ?? fleet.deviceIds;
+  // FleetDeployInstaller installs into every device of the fleet it is given: a view of the fleet that
+  // lists only the chosen devices (the same shards and methods) narrows it to them.
+  const rebuildFleet: Fleet = options.rebuildDevices ? Object.create(fleet, { deviceIds: { value: rebuildDevices } }) : fleet;
   let appWatch: AppWatch | undefined;
   let serial: SerialExposure | undefined;
   let bridge: BridgeLinks | undefined;
@@ -196,9 +212,14 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   try {
     if (options.out === "-") { out = process.stdout; out.on("error", onOutError); }
     else if (options.out) out = createWriteStream(options.out);
-    if (installer && options.onRebuild) {
-      appWatch = new AppWatch(resolve(cwd, where.dir), { board, appDir: where.dir, outDir: options.buildDir, cwd }, installer, options.onRebuild);
-      appWatch.setCurrent(built.manifest.sha256);
+    if (rebuildInstaller && options.onRebuild) {
+      const all = rebuildDevices.length === fleet.deviceIds.length;
+      const local: WatchTarget = {
+        name: all ? `${rebuildDevices.length} device(s)` : `device(s) ${rebuildDevices.join(", ")} of ${fleet.deviceIds.length}`,
+        current: built.manifest.sha256,
+        deploy: (b, sha) => rebuildInstaller.accept(b.binary, sha),
+      };
+      appWatch = new AppWatch(resolve(cwd, where.dir), { board, appDir: where.dir, outDir: options.buildDir, cwd }, [local, ...(options.rebuildTargets ?? [])], options.onRebuild);
     }
     if (installer && options.deployPort !== undefined) {
       deployServer = await startDeployServer({ runtime: installer, port: options.deployPort, control: (frame) => installer.control(frame) });
@@ -227,6 +248,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
       between: async (nowMs: number) => {
         // A module received on the deploy port, into every device; its controls, and the frames they answered.
         for (const batch of await installer?.apply(fleet, nowMs) ?? []) await onSlice({ batch, resets: [], ticks: 0 }, nowMs);
+        await rebuildInstaller?.apply(rebuildFleet, nowMs); // `iotfw dev`'s rebuilt module, into the chosen devices
         // Control frames from the exposed device's pty or a device's bridge connection reach it between
         // slices, as on a real link.
         const downlink = [...(serial?.takeDownlink() ?? []).map((frame) => ({ device: exposed, frame })), ...(bridge?.takeDownlink() ?? [])];
@@ -242,6 +264,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   } finally {
     appWatch?.close();
     installer?.cancel();
+    rebuildInstaller?.cancel();
     await deployServer?.close();
     options.signal?.removeEventListener("abort", stopNow);
     if (options.out === "-") process.stdout.off("error", onOutError);
