@@ -168,6 +168,13 @@ export class Bridge implements Ingest {
       urls = [this.broker.url];
     }
     for (const url of urls) this.upstreams.push(this.makeUpstream(url));
+    if (o.rulesFile) { // loaded only when asked for: DuckDB is a native module the bridge otherwise never needs
+      const { RulesUpstream } = await import("../store/rules.js");
+      const rules = await RulesUpstream.open(o.rulesFile, { log: this.log, onControl: (f) => this.controlFromAbove(f) });
+      this.upstreams.push(rules);
+      this.metrics.extra.push(rules.matched, rules.errors);
+      this.log(`rules: ${rules.describe()}`);
+    }
     if (o.storeDir) { // loaded only when asked for: DuckDB is a native module the bridge otherwise never needs
       const { EdgeStore } = await import("../store/edge-store.js");
       this.store = new EdgeStore(o.storeDir, { retainMs: o.storeRetainMs, log: this.log });

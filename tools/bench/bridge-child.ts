@@ -15,7 +15,9 @@ const MiB = 1024 * 1024;
 
 export interface Memory { rss: number; hwm: number }
 /** Latency histogram summed over upstreams: cumulative counts per upper bound (seconds). */
-export interface Scrape { framesIn: number; framesOut: number; buckets: Map<number, number>; count: number }
+/** framesOut and the latency are the network upstreams'; the edge store's confirmations (--store) are
+ *  `stored`, apart, so a bench with a store measures forwarding as one without. */
+export interface Scrape { framesIn: number; framesOut: number; stored: number; buckets: Map<number, number>; count: number }
 
 export class BridgeChild {
   private constructor(readonly proc: ChildProcess, readonly tcp: number, readonly http: number, readonly spool: string) {}
@@ -49,10 +51,11 @@ export class BridgeChild {
 
   async scrape(): Promise<Scrape> {
     const text = await (await fetch(`http://127.0.0.1:${this.http}/metrics`)).text();
-    const r: Scrape = { framesIn: 0, framesOut: 0, buckets: new Map(), count: 0 };
+    const r: Scrape = { framesIn: 0, framesOut: 0, stored: 0, buckets: new Map(), count: 0 };
     for (const line of text.split("\n")) {
       if (line.startsWith("#")) continue;
       const v = Number(line.slice(line.lastIndexOf(" ") + 1));
+      if (line.includes('upstream="store"')) { if (line.startsWith("iotfw_bridge_frames_out_total")) r.stored += v; continue; }
       if (line.startsWith("iotfw_bridge_frames_in_total")) r.framesIn += v;
       else if (line.startsWith("iotfw_bridge_frames_out_total")) r.framesOut += v;
       else if (line.startsWith("iotfw_bridge_forward_latency_seconds_bucket")) {

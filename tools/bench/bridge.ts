@@ -25,13 +25,13 @@ const ROUNDS = 3;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const int = (v: number) => Math.round(v).toLocaleString("en-US");
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const s = [...values].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** The same topics and payloads the bridge publishes for these frames, over `devices` ids. */
-function bareMessages(devices: number, n: number): Array<[string, string]> {
+export function bareMessages(devices: number, n: number): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (let s = 1; s <= n; s++) {
     const device = 0xba000 + (s % devices);
@@ -41,7 +41,7 @@ function bareMessages(devices: number, n: number): Array<[string, string]> {
   return out;
 }
 
-async function barePublisher(url: string, messages: Array<[string, string]>): Promise<number> {
+export async function barePublisher(url: string, messages: Array<[string, string]>): Promise<number> {
   const client = await mqtt.connectAsync(url, { clientId: "bench-bare", protocolVersion: 4 });
   const started = performance.now();
   await Promise.all(messages.map(([t, p]) => client.publishAsync(t, p, { qos: 1 })));
@@ -51,7 +51,7 @@ async function barePublisher(url: string, messages: Array<[string, string]>): Pr
 }
 
 /** `n` frames written at once; frames/s from then to the last PUBACK (polled from /metrics). */
-async function bridgeBurst(b: BridgeChild, fleet: Fleet, n: number): Promise<number> {
+export async function bridgeBurst(b: BridgeChild, fleet: Fleet, n: number): Promise<number> {
   const target = (await b.scrape()).framesOut + n;
   fleet.send(n);
   const started = performance.now();

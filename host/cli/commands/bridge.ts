@@ -7,6 +7,7 @@ import type { Bridge } from "../../bridge/bridge.js";
 import { DEFAULT_HTTP, DEFAULT_SPOOL_DIR } from "../bridge-defaults.js"; // not the bridge itself: --help stays fast
 import { HeapMode } from "../../bridge/heap-mode.js";
 import { KeysError } from "../../bridge/keys.js";
+import { RulesError } from "../../store/rules-file.js";
 import { LIMIT_DEFAULTS } from "../../bridge/limits.js";
 import { MIN_SPOOL_BYTES } from "../../bridge/spool.js";
 import { CliError } from "../errors.js";
@@ -87,6 +88,7 @@ export function register(program: Command): void {
     .option("--broker <host:port>", "address of the embedded MQTT broker started when no --upstream is given", "127.0.0.1:1883")
     .option("--prefix <topic>", "MQTT topic prefix", "iotfw")
     .option("--ha-discovery [prefix]", "publish Home Assistant MQTT discovery configs (prefix default homeassistant)")
+    .option("--rules <file>", "SQL rules, per frame or per window, to another bridge, an MQTT topic or the log (docs/store.md \"Rules\")")
     .option("--ca <file>", "CA certificate (PEM) for mqtts:// upstreams")
     // Limits against abuse (docs/bridge.md "Limits").
     .option("--max-connections <n>", "TCP connections open at once; more are closed at once (counted)", String(LIMIT_DEFAULTS.maxConnections))
@@ -115,7 +117,7 @@ export function register(program: Command): void {
         bridge = await Bridge.start({
           serial: flags.serial, baudRate, listen: flags.listen, subscribe: flags.subscribe, share: flags.share, upstreams: flags.upstream, spoolDir: flags.spool,
           spoolMaxBytes, commitIntervalMs, keysFile: flags.keys, http: flags.http,
-          broker: flags.broker, mqttPrefix: flags.prefix, caFile: flags.ca,
+          broker: flags.broker, mqttPrefix: flags.prefix, caFile: flags.ca, rulesFile: flags.rules,
           maxConnections: count(flags.maxConnections, "--max-connections"), maxDevices: count(flags.maxDevices, "--max-devices"),
           maxDevicesPerConnection: count(flags.maxDevicesPerConnection, "--max-devices-per-connection"),
           idleTimeoutMs: parseDuration(flags.idleTimeout, "--idle-timeout"), maxGarbageBytes: parseSize(flags.maxGarbage, "--max-garbage"),
@@ -124,7 +126,7 @@ export function register(program: Command): void {
           haDiscovery: flags.haDiscovery === true ? "homeassistant" : flags.haDiscovery || undefined,
         });
       } catch (e) {
-        if (e instanceof BridgeError || e instanceof KeysError || e instanceof MqttInputError) throw new CliError(e.message);
+        if (e instanceof BridgeError || e instanceof KeysError || e instanceof MqttInputError || e instanceof RulesError) throw new CliError(e.message);
         if (e instanceof Error && /in use|EADDRINUSE|EACCES|ENOSPC/.test(e.message)) throw new CliError(e.message);
         throw e;
       }
