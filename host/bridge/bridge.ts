@@ -159,9 +159,11 @@ export class Bridge implements Ingest {
     const o = this.options;
     this.takeLock();
     if (o.keysFile) this.keys = loadKeys(o.keysFile);
-    // Upstreams first (their names are the spool's readers); the embedded broker when there is none.
+    // Upstreams first (their names are the spool's readers); the embedded broker when there is none,
+    // unless the frames are kept in a store (a Pi that keeps its data asked for no broker).
     let urls = o.upstreams ?? [];
-    if (urls.length === 0) {
+    if (urls.length === 0 && o.storeDir) this.log("no --upstream: frames are kept in the store only");
+    else if (urls.length === 0) {
       const { host, port } = o.broker ? parseHostPort(o.broker, "--broker") : { host: "127.0.0.1", port: EMBEDDED_BROKER_PORT };
       this.broker = await startEmbeddedBroker(host, port);
       this.log(`no --upstream: embedded MQTT broker on ${this.broker.url}`);

@@ -9,7 +9,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLI, ensureCliBuilt, runCli } from "../cli/testing.js";
-import { spawnBridgeCli, tempDir, waitFor, type BridgeChild } from "../bridge/testing.js";
+import { eventFrame, helloFrame, spawnBridgeCli, TcpDevice, tempDir, waitFor, type BridgeChild } from "../bridge/testing.js";
 import { REPO_ROOT } from "../repo-root.js";
 import { EdgeStore } from "./edge-store.js";
 
@@ -145,6 +145,21 @@ describe("the edge store", () => {
     expect(offline.code, offline.stderr).toBe(0);
     expect(JSON.parse(offline.stdout)).toEqual([{ n: summaryRows }]);
   }, 240_000);
+
+  it("--store without --upstream: no embedded broker is started, the frames are kept in the store", async () => {
+    const dir = tempDir("iotfw-store-");
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const spool = join(dir, "spool");
+    const b = await bridge(["--spool", spool, "--store", join(dir, "store"), "--broker", "127.0.0.1:1"]); // a broker there could not start
+    const device = await TcpDevice.connect(b.ready.tcp);
+    cleanups.push(() => device.close());
+    device.send(helloFrame(0x51));
+    for (let seq = 1; seq <= 5; seq++) device.send(eventFrame(0x51, seq));
+    await waitFor(async () => Number((await query(b, spool, "SELECT count(*) AS n FROM events"))[0].n) === 5, "the five events stored", 30_000);
+    const log = b.stderr.join("");
+    expect(log).toContain("no --upstream: frames are kept in the store only");
+    expect(log).not.toMatch(/embedded MQTT broker/);
+  }, 60_000);
 
   it("retention deletes rows older than --store-retain by their own time; devices stay", async () => {
     const dir = tempDir("iotfw-store-");
