@@ -22,8 +22,18 @@ export class BridgeTarget {
   get name(): string { return this.upstream.name; }
   connected(): boolean { return this.upstream.connected(); }
 
-  /** Resolves once the peer acknowledged every frame (its cumulative ack); rejects to be retried. */
-  async send(records: SpoolRecord[]): Promise<void> {
+  /** The send in progress: the bridge link takes one batch at a time (BridgeUpstream's pipeline is 1). */
+  private last: Promise<void> = Promise.resolve();
+
+  /** Resolves once the peer acknowledged every frame (its cumulative ack); rejects to be retried. Sends
+   *  run one after another, in the order they were asked for. */
+  send(records: SpoolRecord[]): Promise<void> {
+    const p = this.last.then(() => this.sendNow(records));
+    this.last = p.catch(() => undefined);
+    return p;
+  }
+
+  private async sendNow(records: SpoolRecord[]): Promise<void> {
     if (!this.upstream.connected()) this.helloSent.clear(); // the next send opens a new connection
     const out: SpoolRecord[] = [];
     const added: number[] = [];

@@ -71,7 +71,11 @@ function duckMessage(e: unknown, line: number): { text: string; line: number } {
 
 export class RulesUpstream implements Upstream {
   readonly name = "rules";
-  readonly pipeline = 1;
+  /** Batches in flight. The rules run over one group of batches at a time (the batch tables are shared):
+   *  the batches handed over while a group is evaluated make the next group, so under load there are
+   *  fewer, larger evaluations (as the spool's group commit), and a group's targets confirm while the
+   *  next one is evaluated. */
+  readonly pipeline = 8;
   readonly window = 1000;
   readonly matched = new Counter("iotfw_bridge_rule_rows_total", "Result rows of each rule (per-frame: rows matched in a batch; window: rows of an evaluation).", "rule");
   readonly errors = new Counter("iotfw_bridge_rule_errors_total", "Rule evaluations that failed at run time (logged once per rule), by rule.", "rule");
@@ -93,6 +97,9 @@ export class RulesUpstream implements Upstream {
   /** Evaluations in progress: close() waits for them before it closes the database under them. */
   private readonly busy = new Set<Promise<unknown>>();
   private batches = 0;
+  /** Batches handed over while a group was being evaluated: the next group. */
+  private queued: Array<{ records: SpoolRecord[]; done: (confirmed: Promise<void>) => void; fail: (e: unknown) => void }> = [];
+  private evaluating = false;
   private closed = false;
 
   private constructor(private readonly db: DuckDBInstance, private readonly batchConn: DuckDBConnection,
@@ -199,7 +206,32 @@ export class RulesUpstream implements Upstream {
 
   deliver(records: SpoolRecord[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error("closed"));
-    return this.track(this.evaluateBatch(records));
+    // Resolved with the group's confirmation, the promise follows it: settled when the targets confirmed.
+    const p = new Promise<void>((done, fail) => { this.queued.push({ records, done, fail }); });
+    void this.track(this.drain());
+    return p;
+  }
+
+  /** Evaluate the queued batches as one group, and again while more came meanwhile. */
+  private async drain(): Promise<void> {
+    if (this.evaluating) return;
+    this.evaluating = true;
+    try {
+      while (this.queued.length > 0 && !this.closed) {
+        const group = this.queued;
+        this.queued = [];
+        try {
+          const { confirmed } = await this.evaluateGroup(group.map((g) => g.records));
+          void this.track(confirmed.catch(() => undefined));
+          for (const g of group) g.done(confirmed);
+        } catch (e) {
+          for (const g of group) g.fail(e);
+        }
+      }
+      for (const g of this.queued.splice(0)) g.fail(new Error("closed"));
+    } finally {
+      this.evaluating = false;
+    }
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -209,27 +241,37 @@ export class RulesUpstream implements Upstream {
     return p;
   }
 
-  private async evaluateBatch(records: SpoolRecord[]): Promise<void> {
-    const rows = emptyRows();
+  /** Run the per-frame rules over a group of batches (in spool order) and hand their rows to the targets;
+   *  resolves once they are handed over, with the targets' confirmation (wrapped: awaiting a promise
+   *  would wait for it). */
+  private async evaluateGroup(batches: SpoolRecord[][]): Promise<{ confirmed: Promise<void> }> {
+    const records = batches.length === 1 ? batches[0] : batches.flat();
     const byKey = new Map<string, SpoolRecord>();
-    for (const r of records) {
-      if (r.decoded?.type === "hello" && r.frame) {
-        // A copy: the record's bytes may be a view of a whole spool segment read back from disk.
-        this.hellos.set(r.device, { device: r.device, session: r.session, seq: r.seq, rx: r.rx, frame: Uint8Array.from(r.frame) });
-        for (const b of this.bridges.values()) b.forget(r.device);
+    const rowsOfBatches: Rows[] = [];
+    const rx = Date.now();
+    for (const batch of batches) {
+      const rows = emptyRows();
+      for (const r of batch) {
+        if (r.decoded?.type === "hello" && r.frame) {
+          // A copy: the record's bytes may be a view of a whole spool segment read back from disk.
+          this.hellos.set(r.device, { device: r.device, session: r.session, seq: r.seq, rx: r.rx, frame: Uint8Array.from(r.frame) });
+          for (const b of this.bridges.values()) b.forget(r.device);
+        }
+        addRecordRows(r, this.clock, rows);
+        const device = deviceName(r.device);
+        this.newestSession.set(device, `${device}/${r.session}`);
+        byKey.set(frameKey(device, r.session, r.seq), r);
       }
-      addRecordRows(r, this.clock, rows);
-      const device = deviceName(r.device);
-      this.newestSession.set(device, `${device}/${r.session}`);
-      byKey.set(frameKey(device, r.session, r.seq), r);
+      rowsOfBatches.push(rows);
+      // A batch retried (a target failed) is in the window already: its rows are not added twice.
+      if (this.windowed.length && !this.inWindow.has(batch)) {
+        await this.load("wstore", [rows], rx);
+        this.inWindow.add(batch);
+      }
     }
     if (++this.batches % 1000 === 0) this.clock.forgetAllBut(new Set(this.newestSession.values()));
-    if (this.windowed.length && !this.inWindow.has(records)) {
-      await this.load("wstore", rows, Date.now());
-      this.inWindow.add(records);
-    }
-    if (this.perFrame.length === 0) return;
-    await this.load("batch", rows);
+    if (this.perFrame.length === 0) return { confirmed: Promise.resolve() };
+    await this.load("batch", rowsOfBatches);
     const frames = new Map<BridgeTarget, Set<SpoolRecord>>();
     const sends: Array<Promise<void>> = [];
     for (const rule of this.perFrame) {
@@ -252,7 +294,8 @@ export class RulesUpstream implements Upstream {
     for (const [b, set] of frames) sends.push(b.send(records.filter((r) => set.has(r))));
     // The batch tables are emptied while the targets confirm (one round trip less on a frame's way).
     sends.push(this.clearBatch());
-    await Promise.all(sends); // a target that fails rejects: the forwarder retries the batch (nothing lost)
+    // A target that fails rejects: the forwarder retries the group's batches (nothing lost).
+    return { confirmed: Promise.all(sends).then(() => undefined) };
   }
 
   /** Empty the batch tables the last batch filled, in one call. */
@@ -267,26 +310,28 @@ export class RulesUpstream implements Upstream {
   }
 
   /** Replace the batch tables' rows (schema batch), or add to the window (wstore, with their receive time). */
-  private async load(schema: "batch" | "wstore", rows: Rows, rx?: number): Promise<void> {
+  private async load(schema: "batch" | "wstore", parts: Rows[], rx?: number): Promise<void> {
     const conn = schema === "batch" ? this.batchConn : this.windowConn;
-    if (schema === "batch") await this.clearBatch(); // normally done already, after the last batch's rules
-    if (rows.devices.length) {
-      const ids = [...new Set(rows.devices.map((r) => String(r[0])))].map((d) => `'${d.replace(/'/g, "''")}'`).join(", ");
+    if (schema === "batch") await this.clearBatch(); // normally done already, after the last group's rules
+    const hellos = new Set(parts.flatMap((rows) => rows.devices.map((r) => String(r[0]))));
+    if (hellos.size) {
+      const ids = [...hellos].map((d) => `'${d.replace(/'/g, "''")}'`).join(", ");
       await conn.run(`DELETE FROM ${schema}.devices WHERE device IN (${ids})`); // a device's latest hello replaces its row
     }
     const at = rx === undefined ? null : micros(rx);
     for (const t of TABLE_NAMES) {
-      const list = rows[t];
-      if (list.length === 0) continue;
+      if (parts.every((rows) => rows[t].length === 0)) continue;
       const key = `${schema}.${t}`;
       let a = this.appenders.get(key);
       if (!a) this.appenders.set(key, (a = await conn.createAppender(t, schema)));
       const put = PUT[t];
       const windowed = at !== null && WINDOWED.includes(t);
-      for (const row of list) {
-        for (let i = 0; i < put.length; i++) put[i](a, row[i]);
-        if (windowed) a.appendTimestampTZ(at);
-        a.endRow();
+      for (const rows of parts) {
+        for (const row of rows[t]) {
+          for (let i = 0; i < put.length; i++) put[i](a, row[i]);
+          if (windowed) a.appendTimestampTZ(at);
+          a.endRow();
+        }
       }
       a.flushSync();
       if (schema === "batch" && WINDOWED.includes(t)) this.filled.add(t);
