@@ -59,6 +59,8 @@ export interface BridgeOptions extends LimitOptions {
   storeDir?: string;
   /** `--store-retain`: rows older than this many ms are deleted (0/absent: kept). */
   storeRetainMs?: number;
+  /** --store-memory: DuckDB's memory_limit (bytes). */
+  storeMemoryBytes?: number;
   log?: (line: string) => void;
 }
 
@@ -179,7 +181,7 @@ export class Bridge implements Ingest {
     }
     if (o.storeDir) { // loaded only when asked for: DuckDB is a native module the bridge otherwise never needs
       const { EdgeStore } = await import("../store/edge-store.js");
-      this.store = new EdgeStore(o.storeDir, { retainMs: o.storeRetainMs, log: this.log });
+      this.store = new EdgeStore(o.storeDir, { retainMs: o.storeRetainMs, memoryBytes: o.storeMemoryBytes, log: this.log });
       this.upstreams.push(this.store);
     }
     const names = this.upstreams.map((u) => u.name);

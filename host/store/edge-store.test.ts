@@ -146,11 +146,11 @@ describe("the edge store", () => {
     expect(JSON.parse(offline.stdout)).toEqual([{ n: summaryRows }]);
   }, 240_000);
 
-  it("--store without --upstream: no embedded broker is started, the frames are kept in the store", async () => {
+  it("--store without --upstream: no embedded broker is started, the frames are kept in the store; --store-memory bounds DuckDB", async () => {
     const dir = tempDir("iotfw-store-");
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const spool = join(dir, "spool");
-    const b = await bridge(["--spool", spool, "--store", join(dir, "store"), "--broker", "127.0.0.1:1"]); // a broker there could not start
+    const b = await bridge(["--spool", spool, "--store", join(dir, "store"), "--store-memory", "64M", "--broker", "127.0.0.1:1"]); // a broker there could not start
     const device = await TcpDevice.connect(b.ready.tcp);
     cleanups.push(() => device.close());
     device.send(helloFrame(0x51));
@@ -159,6 +159,7 @@ describe("the edge store", () => {
     const log = b.stderr.join("");
     expect(log).toContain("no --upstream: frames are kept in the store only");
     expect(log).not.toMatch(/embedded MQTT broker/);
+    expect((await query(b, spool, "SELECT current_setting('memory_limit') AS m"))[0].m).toMatch(/^64(\.0)? MiB$/);
   }, 60_000);
 
   it("retention deletes rows older than --store-retain by their own time; devices stay", async () => {

@@ -27,8 +27,15 @@ export class StoreError extends Error {}
 export interface EdgeStoreOptions {
   /** Delete rows older than this (ms; absent or 0: keep everything). */
   retainMs?: number;
+  /** DuckDB's memory_limit in bytes (its buffer pool: the key index and the pages it caches; past it,
+   *  DuckDB evicts and spills instead of growing). Default STORE_MEMORY_DEFAULT. */
+  memoryBytes?: number;
   log?: (line: string) => void;
 }
+
+/** DuckDB's own default is 80 % of the machine's RAM: on a Pi that is the bridge's RSS at a week of data
+ *  (~1.5 GiB was measured, docs/BENCHMARKS.md). 256 MiB held 5 M keyed rows at 200-268 MiB RSS (docs/store.md "Memory"). */
+export const STORE_MEMORY_DEFAULT = 256 * 1024 * 1024;
 
 type Writer = (a: DuckDBAppender, v: Row[number]) => void;
 const WRITERS: Record<string, Writer> = {
@@ -62,7 +69,8 @@ export class EdgeStore implements Upstream {
   async start(): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
     try {
-      this.instance = await DuckDBInstance.create(this.path);
+      const mib = Math.max(16, Math.floor((this.options.memoryBytes ?? STORE_MEMORY_DEFAULT) / 2 ** 20));
+      this.instance = await DuckDBInstance.create(this.path, { memory_limit: `${mib}MiB` });
     } catch (e) {
       throw new StoreError(`--store ${this.dir}: ${storeOpenError(e)}`);
     }

@@ -39,6 +39,7 @@ interface BridgeFlags {
   maxGarbage: string;
   store?: string;
   storeRetain?: string;
+  storeMemory?: string;
   rules?: string;
 }
 
@@ -68,6 +69,15 @@ function storeRetain(flags: BridgeFlags): number | undefined {
   return ms;
 }
 
+/** --store-memory, only with --store: DuckDB's memory_limit. */
+function storeMemory(flags: BridgeFlags): number | undefined {
+  if (flags.storeMemory === undefined) return undefined;
+  if (!flags.store) throw new CliError("--store-memory needs --store <dir>");
+  const bytes = parseSize(flags.storeMemory, "--store-memory");
+  if (bytes < 16 * 1024 * 1024) throw new CliError(`--store-memory ${flags.storeMemory} is below DuckDB's workable minimum of 16M`);
+  return bytes;
+}
+
 export function register(program: Command): void {
   program
     .command("bridge")
@@ -80,6 +90,7 @@ export function register(program: Command): void {
     .option("-u, --upstream <url>", "mqtt://, mqtts://, http(s)://, tcp:// (a bridge), postgres(ql):// (tables, docs/store.md), file:<path> or - (repeatable; none: embedded broker)", collect, [])
     .option("--store <dir>", "keep every accepted frame in an embedded DuckDB database there, for `iotfw query` and POST /query (docs/store.md)")
     .option("--store-retain <duration>", "with --store: delete rows older than this (e.g. 30d, 12h; default: keep all)")
+    .option("--store-memory <size>", "with --store: DuckDB's memory limit, its cache and key index (default 256M; past it DuckDB evicts and spills)")
     .option("--spool <dir>", "spool directory (one bridge each)", DEFAULT_SPOOL_DIR)
     .option("--spool-max <size>", "bound on the spool (at least 64K); past it the oldest records are dropped (counted)", "256M")
     .option("--commit-ms <ms>", "minimum ms between spool group commits (0: as fast as the disk syncs)", "0")
@@ -122,7 +133,7 @@ export function register(program: Command): void {
           maxDevicesPerConnection: count(flags.maxDevicesPerConnection, "--max-devices-per-connection"),
           idleTimeoutMs: parseDuration(flags.idleTimeout, "--idle-timeout"), maxGarbageBytes: parseSize(flags.maxGarbage, "--max-garbage"),
           maxPendingFrames: count(flags.maxPendingFrames, "--max-pending-frames"), maxHttpConnections: count(flags.maxHttpConnections, "--max-http-connections"),
-          storeDir: flags.store, storeRetainMs: storeRetain(flags),
+          storeDir: flags.store, storeRetainMs: storeRetain(flags), storeMemoryBytes: storeMemory(flags),
           haDiscovery: flags.haDiscovery === true ? "homeassistant" : flags.haDiscovery || undefined,
         });
       } catch (e) {
