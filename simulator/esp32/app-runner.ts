@@ -35,7 +35,7 @@ export interface AppRunnerOptions {
 export class BootError extends Error {}
 
 /** Find and check the app in flash; throws BootError saying what is wrong. */
-export function findApp(board: Board, flash: FlashFile): { partitionOffset: number; module: Uint8Array; sha256: Uint8Array } {
+export function findApp(board: Board, flash: FlashFile): { partitionOffset: number; partitionSize: number; module: Uint8Array; sha256: Uint8Array } {
   const at = board.flash.partitionTableOffset;
   let entries;
   try {
@@ -57,7 +57,7 @@ export function findApp(board: Board, flash: FlashFile): { partitionOffset: numb
   }
   if (image.halAbi !== HAL_VERSION) throw new BootError(`the app needs HAL ABI v${image.halAbi}; this runtime implements v${HAL_VERSION}`);
   if (IMAGE_HEADER_SIZE + image.moduleLength > part.size) throw new BootError(`the app is larger than its partition`);
-  return { partitionOffset: part.offset, module: image.module, sha256: image.sha256 };
+  return { partitionOffset: part.offset, partitionSize: part.size, module: image.module, sha256: image.sha256 };
 }
 
 export class AppRunner {
@@ -67,6 +67,8 @@ export class AppRunner {
   private stopped = false;
   private readonly downlink = new SerialReader();
   framesSent = 0;
+  /** While a control from the deploy port is delivered: the frames the module sends meanwhile. */
+  private capture: Uint8Array[] | null = null;
 
   constructor(readonly options: AppRunnerOptions) {}
 
@@ -104,7 +106,7 @@ export class AppRunner {
       wiring: factory.wiring(this.options.deviceId),
       fuelPerCall: DEFAULT_FUEL_PER_CALL,
       bootSalt: randomBootSalt(), // each boot of the emulated chip is a power-on: a new draw, as esp_random gives
-      onFrame: (frame) => { this.framesSent++; this.options.send(serialFrame(frame, true)); },
+      onFrame: (frame) => { this.framesSent++; this.capture?.push(frame); this.options.send(serialFrame(frame, true)); },
       onLog: (_level, text) => this.options.log?.(`app: ${text}`),
       onReset: (_reason, detail) => this.line(`iotfw-runtime: app restarted by the watchdog: ${detail}`),
     });
@@ -135,6 +137,34 @@ export class AppRunner {
     for (const { bytes: frame } of this.downlink.push(bytes)) {
       this.device.control(frame);
       if (this.timer) { clearTimeout(this.timer); this.run(); }
+    }
+  }
+
+  /** Whether the app is running (booted and not stopped): what a deploy or a control needs. */
+  get running(): boolean { return this.device !== null && !this.stopped; }
+
+  /** A deploy through the runtime's deploy port (the image already checked and written to flash):
+   *  run `binary` from now on, restarted with reset_info reason RESET_REMOTE, keeping the device's
+   *  id, wiring and clock, as the C runtime's iotfw_rt_restart does. */
+  async install(binary: Uint8Array, sha256: Uint8Array): Promise<void> {
+    const module = new WebAssembly.Module((await instrumentFuel(binary)) as Uint8Array<ArrayBuffer>);
+    if (!this.device) throw new BootError("the app is not running");
+    this.device.replaceModule(module, sha256);
+    this.line(`iotfw-runtime: deploy: running the new module (${binary.length} bytes, sha256 ${Buffer.from(sha256).toString("hex").slice(0, 16)}...)`);
+    if (this.timer) { clearTimeout(this.timer); this.run(); }
+  }
+
+  /** A CONTROL frame from the deploy port ("IOTC"): delivered as one from the link is, then the ticks
+   *  that are due run; the frames the module sent meanwhile are returned (its ACK among them). */
+  controlNow(frame: Uint8Array): Uint8Array[] {
+    if (!this.device) return [];
+    this.capture = [];
+    try {
+      this.device.control(frame);
+      if (this.timer) { clearTimeout(this.timer); this.run(); }
+      return this.capture;
+    } finally {
+      this.capture = null;
     }
   }
 

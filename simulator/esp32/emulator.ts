@@ -217,6 +217,9 @@ export class Esp32Emulator extends EventEmitter {
     this.emit("state", this.state);
   }
 
+  /** The app runner while the app runs: the way in for the runtime's deploy port (deploy-port.ts). */
+  get app(): AppRunner | null { return this.state === "app" && this.runner?.running ? this.runner : null; }
+
   /** Reset into the app: boot what is in flash. */
   async bootApp(): Promise<boolean> {
     this.runner?.stop();

@@ -15,11 +15,13 @@ import { DEFAULT_EN_DELAY_MS } from "../../../simulator/esp32/reset-circuit.js";
 import { CHIP_BOARDS } from "../../../simulator/esp32/chip.js";
 import type { HardwarePart } from "../../../simulator/fleet/wiring.js";
 import { CliError } from "../errors.js";
+import { portOption } from "../port-option.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
 
 interface EmulateOpts {
   chip: string; serial?: string; listen?: string; rfc2217?: string; enDelay: string; pty?: boolean; flashFile: string; app?: string; pace: boolean;
   dropRate?: string; corruptRate?: string; seed: string; speed: string; deviceId: string; boot?: boolean; verbose?: boolean;
+  deployPort?: string;
 }
 
 const rate = (text: string | undefined, name: string): number | undefined => {
@@ -48,6 +50,7 @@ export function register(program: Command): void {
     .option("--speed <x>", "app time per wall-clock time (1 = real time)", "1")
     .option("--device-id <n>", "the device id: the app's, and the last 3 bytes of the factory MAC (24:0a:c4:..)", "1")
     .option("--boot", "power on into the app instead of download mode")
+    .option("--deploy-port <port>", "while the app runs, take `iotfw deploy`, `iotfw dev --device` and `iotfw ctl --device` on 127.0.0.1:<port>, as the runtime does on a board (0: any free port)")
     .option("-v, --verbose", "log the emulator's events to stderr")
     .action(async (opts: EmulateOpts) => {
       const boardName = CHIP_BOARDS[opts.chip];
@@ -58,6 +61,7 @@ export function register(program: Command): void {
       if (!(enDelayMs >= 0 && enDelayMs <= 10_000)) throw new CliError(`--en-delay ${opts.enDelay}: expected milliseconds from 0 to 10000`);
       const deviceId = Number(opts.deviceId);
       if (!(Number.isInteger(deviceId) && deviceId >= 0 && deviceId <= 0xffffffff)) throw new CliError(`--device-id ${opts.deviceId}: expected an integer from 0 to 4294967295`);
+      const deployPort = opts.deployPort === undefined ? undefined : portOption("--deploy-port", opts.deployPort);
       const speed = Number(opts.speed);
       if (!(speed > 0)) throw new CliError(`--speed ${opts.speed}: expected a positive number`);
       let hardware: HardwarePart[];
@@ -109,15 +113,30 @@ export function register(program: Command): void {
         if (e instanceof CliError) throw e;
         throw new CliError(`cannot open the chip's UART: ${(e as Error).message}`);
       }
+      let deploy: import("../../../simulator/esp32/deploy-port.js").EmulatorDeployPort | undefined;
+      if (deployPort !== undefined) {
+        const { EmulatorDeployPort } = await import("../../../simulator/esp32/deploy-port.js");
+        try {
+          deploy = await EmulatorDeployPort.start(emu, "127.0.0.1", deployPort, (t) => process.stderr.write(`emulate: ${t}\n`));
+        } catch (e) {
+          await emu.close();
+          await link?.close();
+          await pair?.close();
+          server?.close();
+          throw new CliError(`--deploy-port ${deployPort}: ${(e as Error).message}`);
+        }
+      }
       if (opts.boot) void emu.bootApp();
       emu.on("boot", (ok: boolean) => process.stderr.write(`emulate: ${ok ? "app booted" : "app could not boot (reason sent on the link)"}\n`));
-      process.stdout.write(`virtual ${board.chip} (board ${board.name}) ready on ${where}, flash ${opts.flashFile}, ${opts.boot ? "booting the app" : "in download mode"}\n`);
+      process.stdout.write(`virtual ${board.chip} (board ${board.name}) ready on ${where}, flash ${opts.flashFile}, ${opts.boot ? "booting the app" : "in download mode"}` +
+        `${deploy ? `, deploy port ${deploy.address} (while the app runs)` : ""}\n`);
 
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
       });
+      await deploy?.close();
       await emu.close();
       await link?.close();
       await pair?.close();

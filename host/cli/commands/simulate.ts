@@ -11,6 +11,7 @@ import { parseDuration } from "../duration.js";
 import { parseScenario, ScenarioError, type ScenarioSpec } from "../../../simulator/sensors/scenario.js";
 import type { SimulateResult } from "../../simulate/session.js";
 import { CliError } from "../errors.js";
+import { portOption } from "../port-option.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
 import { parseJsonText } from "../../json-text.js";
 import { clock, LiveView } from "../live-view.js";
@@ -56,12 +57,6 @@ const positiveInt = (name: string, text: string): number => {
 /** The scenarios shipped with iotfw (scenarios/*.json), by name. */
 const SHIPPED_SCENARIOS = join(REPO_ROOT, "scenarios");
 
-/** A TCP port number, 0 meaning any free one. */
-const port = (name: string, text: string): number => {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`${name} takes a port number from 0 to 65535, not "${text}"`);
-  return n;
-};
 
 /** A scenario file, or the name of a shipped one (`--scenario heat-wave`). */
 export function loadScenarioFile(pathOrName: string): ScenarioSpec {
@@ -158,7 +153,7 @@ export function register(program: Command): void {
           dashboardPort, serialPath: flags.serial, bridgeUrl: flags.bridge, mqttUrl: flags.mqtt, haDiscovery: haDiscoveryPrefix(flags), keysFile: flags.keys, engine: flags.engine, signal: abort.signal,
           onProgress: (p) => live?.update(p),
           onDashboard: (url) => process.stderr.write(`dashboard: ${url}\n`),
-          deployPort: flags.deployPort === undefined ? undefined : port("--deploy-port", flags.deployPort),
+          deployPort: flags.deployPort === undefined ? undefined : portOption("--deploy-port", flags.deployPort),
           onDeployPort: (address) => process.stderr.write(`deploy port: ${address} (iotfw deploy ${address} --app <dir>)\n`),
         });
         live?.clear();
