@@ -8,7 +8,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import {
-  decodeFrameAllowingHmac, isSignedFrame, verifyFrameHmac, type ControlFrame, type Frame, type JsonObject, type JsonValue,
+  decodeFrameAllowingHmac, encodeFrame, isSignedFrame, verifyFrameHmac, type ControlFrame, type Frame, type JsonObject, type JsonValue,
 } from "../protocol/index.js";
 import { Api } from "./api.js";
 import { startEmbeddedBroker, EMBEDDED_BROKER_PORT, type EmbeddedBroker } from "./broker.js";
@@ -174,7 +174,9 @@ export class Bridge implements Ingest {
     for (const url of urls) this.upstreams.push(this.makeUpstream(url));
     if (o.rulesFile) { // loaded only when asked for: DuckDB is a native module the bridge otherwise never needs
       const { RulesUpstream } = await import("../store/rules.js");
-      const rules = await RulesUpstream.open(o.rulesFile, { log: this.log, onControl: (f) => this.controlFromAbove(f) });
+      const rules = await RulesUpstream.open(o.rulesFile, {
+        log: this.log, onControl: (f) => this.controlFromAbove(f), helloOf: (d) => this.helloRecord(d),
+      });
       this.upstreams.push(rules);
       this.metrics.extra.push(rules.matched, rules.errors);
       this.log(`rules: ${rules.describe()}`);
@@ -406,6 +408,19 @@ export class Bridge implements Ingest {
 
   linkClosed(link: DeviceLink): void {
     this.devices?.linkClosed(link);
+  }
+
+  /** A device's latest HELLO as a record, for the rules' peer bridges after a restart (the rules saw no
+   *  HELLO since): re-encoded from what the bridge keeps, unsigned; none when the table no longer fits
+   *  one HELLO (it came with CHANNELS frames). */
+  private helloRecord(device: number): SpoolRecord | undefined {
+    const hello = this.devices?.helloOf(device);
+    if (!hello) return undefined;
+    try {
+      return { device, session: 0, seq: hello.seq, rx: wallMs(), frame: encodeFrame(hello), decoded: hello };
+    } catch {
+      return undefined;
+    }
   }
 
   controlFromAbove(frame: Uint8Array): void {

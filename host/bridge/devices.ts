@@ -62,6 +62,11 @@ export class Devices {
   flush(): Promise<void> { return this.store.flush(); }
   close(): Promise<void> { return this.store.close(); }
 
+  /** The device's latest hello (its channel table merged in), kept across restarts. */
+  helloOf(device: number): HelloFrame | undefined {
+    return this.known.get(device)?.hello;
+  }
+
   channels(device: number): readonly HelloChannel[] | undefined {
     return this.known.get(device)?.hello?.channels;
   }

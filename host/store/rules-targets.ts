@@ -15,7 +15,7 @@ export class BridgeTarget {
   /** Devices whose HELLO went on the current connection (a new connection starts empty). */
   private readonly helloSent = new Set<number>();
 
-  constructor(url: string, onControl: (frame: Uint8Array) => void, private readonly helloOf: (device: number) => SpoolRecord | undefined) {
+  constructor(url: string, onControl: (frame: Uint8Array) => void, private readonly helloOf: (device: number) => SpoolRecord[]) {
     this.upstream = new BridgeUpstream(url, onControl);
   }
 
@@ -40,8 +40,7 @@ export class BridgeTarget {
     for (const r of records) {
       if (!r.frame) continue; // MicroPython messages have no iotfw frame (docs/bridge.md)
       if (!this.helloSent.has(r.device)) {
-        const h = this.helloOf(r.device);
-        if (h && h !== r && h.frame) out.push(h);
+        for (const h of this.helloOf(r.device)) if (h !== r && h.frame) out.push(h);
         this.helloSent.add(r.device);
         added.push(r.device);
       }

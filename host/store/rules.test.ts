@@ -12,7 +12,7 @@ import { join } from "node:path";
 import mqtt from "mqtt";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLI, ensureCliBuilt, runCli } from "../cli/testing.js";
-import { freePort, Mosquitto, spawnBridgeCli, tempDir, waitFor, type BridgeChild } from "../bridge/testing.js";
+import { eventFrame, freePort, helloFrame, Mosquitto, spawnBridgeCli, TcpDevice, tempDir, waitFor, type BridgeChild } from "../bridge/testing.js";
 import { RulesError, RulesUpstream } from "./rules.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -124,6 +124,37 @@ describe("bridge rules", () => {
       expect(await query(store, "SELECT device, count(*) AS rows, sum(count) AS samples FROM summaries GROUP BY device ORDER BY device"))
         .toEqual(theirs.map((x) => ({ device: x, ...perDevice.get(x)! })));
     }
+  }, 120_000);
+
+  it("after a restart, a peer that never saw a device's HELLO still gets it before the device's frames", async () => {
+    const d = dir();
+    const portB = await freePort();
+    writeFileSync(join(d, "a.sql"), `-- rule: all-events\n-- to: tcp://127.0.0.1:${portB}\nSELECT * FROM events;\n`);
+    const a = ["--listen", "tcp://127.0.0.1:0", "--spool", join(d, "a", "spool"), "--upstream", `file:${join(d, "a", "up.ndjson")}`, "--rules", join(d, "a.sql")];
+    const peer = (name: string) => bridge(["--listen", `tcp://127.0.0.1:${portB}`, "--spool", join(d, name, "spool"), "--store", join(d, name, "store"), "--upstream", `file:${join(d, name, "up.ndjson")}`]);
+    const stored = (child: BridgeChild, name: string, sql: string) => query(["--bridge", `http://127.0.0.1:${child.ready.http}`, "--spool", join(d, name, "spool")], sql);
+
+    let b = await peer("b1");
+    let pi = await bridge(a);
+    let device = await TcpDevice.connect(pi.ready.tcp);
+    device.send(helloFrame(0x61));
+    for (let seq = 1; seq <= 3; seq++) device.send(eventFrame(0x61, seq));
+    await waitFor(async () => Number((await stored(b, "b1", "SELECT count(*) AS n FROM events"))[0].n) === 3, "the first events at the peer", 30_000);
+    device.close();
+    await stop(pi);
+    await stop(b);
+
+    // A new peer (a fresh store), and the Pi restarted on its spool: the HELLO was acknowledged before,
+    // so only the bridge's device state has it.
+    b = await peer("b2");
+    pi = await bridge(a);
+    device = await TcpDevice.connect(pi.ready.tcp);
+    for (let seq = 4; seq <= 6; seq++) device.send(eventFrame(0x61, seq));
+    await waitFor(async () => Number((await stored(b, "b2", "SELECT count(*) AS n FROM events"))[0].n) === 3, "the later events at the new peer", 30_000);
+    const rows = await stored(b, "b2", "SELECT seq, name, unit FROM events ORDER BY seq");
+    expect(rows).toEqual([4, 5, 6].map((seq) => ({ seq, name: "temperature", unit: "°C" })));
+    expect(await stored(b, "b2", "SELECT device, firmware FROM devices")).toEqual([{ device: hex(0x61), firmware: "test@1.0.0" }]);
+    device.close();
   }, 120_000);
 
   it("a window rule publishes to an MQTT topic; a per-frame rule writes to the log", async () => {

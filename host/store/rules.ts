@@ -27,7 +27,7 @@ export interface RulesOptions {
   log: (line: string) => void;
   /** A CONTROL frame a bridge target sends down (for one of our devices). */
   onControl?: (frame: Uint8Array) => void;
-  /** A device's HELLO when the rules have not seen one since start (e.g. from the bridge's device state). */
+  /** A device's HELLO when the rules have not seen one since start (from the bridge's device state). */
   helloOf?: (device: number) => SpoolRecord | undefined;
 }
 
@@ -45,6 +45,7 @@ const TABLE_NAMES = Object.keys(TABLES) as TableName[];
  *  describe the devices seen since start, a device's latest HELLO replacing its row). */
 const WINDOWED: TableName[] = ["summaries", "events", "status", "logs"];
 const q = (name: string) => `"${name}"`;
+const copyRecord = (r: SpoolRecord): SpoolRecord => ({ device: r.device, session: r.session, seq: r.seq, rx: r.rx, frame: Uint8Array.from(r.frame!) });
 
 type Put = (a: DuckDBAppender, v: Row[number]) => void;
 function putter(duck: string): Put {
@@ -83,7 +84,8 @@ export class RulesUpstream implements Upstream {
   private readonly windowed: Rule[] = [];
   private readonly bridges = new Map<string, BridgeTarget>();
   private readonly brokers = new Map<string, MqttTarget>();
-  private readonly hellos = new Map<number, SpoolRecord>();
+  /** Each device's latest HELLO and the CHANNELS frames right after it (the rest of its table). */
+  private readonly hellos = new Map<number, SpoolRecord[]>();
   private readonly clock = new SessionClock();
   private readonly newestSession = new Map<string, string>();
   private readonly appenders = new Map<string, DuckDBAppender>();
@@ -171,12 +173,20 @@ export class RulesUpstream implements Upstream {
       (spec.everyMs !== undefined ? this.windowed : this.perFrame).push(rule);
       for (const t of spec.targets) {
         if (t.kind === "tcp" && !this.bridges.has(t.url)) {
-          this.bridges.set(t.url, new BridgeTarget(t.url, (f) => this.options.onControl?.(f), (d) => this.hellos.get(d) ?? this.options.helloOf?.(d)));
+          this.bridges.set(t.url, new BridgeTarget(t.url, (f) => this.options.onControl?.(f), (d) => this.helloRecords(d)));
         } else if (t.kind === "mqtt" && !this.brokers.has(t.url)) {
           this.brokers.set(t.url, new MqttTarget(t.url, this.options.log));
         }
       }
     }
+  }
+
+  /** What a peer needs before a device's first frame on a connection: its HELLO (and CHANNELS). */
+  private helloRecords(device: number): SpoolRecord[] {
+    const seen = this.hellos.get(device);
+    if (seen) return seen;
+    const kept = this.options.helloOf?.(device);
+    return kept ? [kept] : [];
   }
 
   /** What the rules are, for the start-up log. */
@@ -254,8 +264,10 @@ export class RulesUpstream implements Upstream {
       for (const r of batch) {
         if (r.decoded?.type === "hello" && r.frame) {
           // A copy: the record's bytes may be a view of a whole spool segment read back from disk.
-          this.hellos.set(r.device, { device: r.device, session: r.session, seq: r.seq, rx: r.rx, frame: Uint8Array.from(r.frame) });
+          this.hellos.set(r.device, [copyRecord(r)]);
           for (const b of this.bridges.values()) b.forget(r.device);
+        } else if (r.decoded?.type === "channels" && r.frame) {
+          this.hellos.get(r.device)?.push(copyRecord(r));
         }
         addRecordRows(r, this.clock, rows);
         const device = deviceName(r.device);
