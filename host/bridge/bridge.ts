@@ -175,7 +175,7 @@ export class Bridge implements Ingest {
     if (o.rulesFile) { // loaded only when asked for: DuckDB is a native module the bridge otherwise never needs
       const { RulesUpstream } = await import("../store/rules.js");
       const rules = await RulesUpstream.open(o.rulesFile, {
-        log: this.log, onControl: (f) => this.controlFromAbove(f), helloOf: (d) => this.helloRecord(d),
+        log: this.log, onControl: (f) => this.controlFromAbove(f), helloOf: (d) => this.helloRecord(d), caFile: o.caFile,
       });
       this.upstreams.push(rules);
       this.metrics.extra.push(rules.matched, rules.errors);

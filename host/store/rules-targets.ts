@@ -3,6 +3,7 @@
 // message per result row, QoS 1, through MQTT.js as host/bridge/upstream-mqtt.ts uses it), log (a line
 // per row). One target object per distinct destination, shared by the rules that name it.
 // May touch: the connections it opens (a bridge above, a broker).
+import { readFileSync } from "node:fs";
 import mqtt, { type MqttClient } from "mqtt";
 import { BridgeUpstream } from "../bridge/upstream-simple.js";
 import { deviceName, type SpoolRecord } from "../bridge/records.js";
@@ -65,9 +66,10 @@ export class BridgeTarget {
 export class MqttTarget {
   private readonly client: MqttClient;
 
-  constructor(readonly url: string, private readonly log: (line: string) => void) {
+  constructor(readonly url: string, private readonly log: (line: string) => void, caFile?: string) {
     let warned = false;
     this.client = mqtt.connect(url, {
+      ...(caFile ? { ca: readFileSync(caFile) } : {}),
       clientId: `iotfw-rules-${Math.random().toString(16).slice(2, 10)}`, protocolVersion: 4, clean: true,
       reconnectPeriod: 500, connectTimeout: 5000, reschedulePings: false, writeCache: false,
       log: () => undefined,

@@ -29,6 +29,8 @@ export interface RulesOptions {
   onControl?: (frame: Uint8Array) => void;
   /** A device's HELLO when the rules have not seen one since start (from the bridge's device state). */
   helloOf?: (device: number) => SpoolRecord | undefined;
+  /** --ca: the CA certificate (PEM file) for mqtts:// targets, as the MQTT upstream takes it. */
+  caFile?: string;
 }
 
 interface Rule extends RuleSpec {
@@ -175,7 +177,7 @@ export class RulesUpstream implements Upstream {
         if (t.kind === "tcp" && !this.bridges.has(t.url)) {
           this.bridges.set(t.url, new BridgeTarget(t.url, (f) => this.options.onControl?.(f), (d) => this.helloRecords(d)));
         } else if (t.kind === "mqtt" && !this.brokers.has(t.url)) {
-          this.brokers.set(t.url, new MqttTarget(t.url, this.options.log));
+          this.brokers.set(t.url, new MqttTarget(t.url, this.options.log, this.options.caFile));
         }
       }
     }
