@@ -162,6 +162,18 @@ describe("the edge store", () => {
     expect((await query(b, spool, "SELECT current_setting('memory_limit') AS m"))[0].m).toMatch(/^64(\.0)? MiB$/);
   }, 60_000);
 
+  it("a query running past the time limit is interrupted with a clear error; the store answers the next", async () => {
+    const dir = tempDir("iotfw-store-");
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const s = new EdgeStore(dir, { queryTimeoutMs: 300 });
+    await s.start();
+    cleanups.push(() => s.close());
+    const started = performance.now();
+    await expect(s.query("SELECT sum(a.range * b.range) AS x FROM range(1000000) a, range(1000000) b")).rejects.toThrow(/ran longer than 0.3 s and was interrupted/);
+    expect(performance.now() - started).toBeLessThan(20_000); // not the hours the cross product takes
+    expect((await s.query("SELECT 42 AS answer")).rows).toEqual([[42]]);
+  }, 60_000);
+
   it("retention deletes rows older than --store-retain by their own time; devices stay", async () => {
     const dir = tempDir("iotfw-store-");
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));

@@ -30,12 +30,16 @@ export interface EdgeStoreOptions {
   /** DuckDB's memory_limit in bytes (its buffer pool: the key index and the pages it caches; past it,
    *  DuckDB evicts and spills instead of growing). Default STORE_MEMORY_DEFAULT. */
   memoryBytes?: number;
+  /** A query (POST /query) running longer is interrupted (ms; default QUERY_TIMEOUT_MS). */
+  queryTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
 /** DuckDB's own default is 80 % of the machine's RAM: on a Pi that is the bridge's RSS at a week of data
  *  (~1.5 GiB was measured, docs/BENCHMARKS.md). 256 MiB held 5 M keyed rows at 200-268 MiB RSS (docs/store.md "Memory"). */
 export const STORE_MEMORY_DEFAULT = 256 * 1024 * 1024;
+/** A question asked of a bridge on a Pi must not hold a core for ever (it shares it with forwarding). */
+export const QUERY_TIMEOUT_MS = 30_000;
 
 type Writer = (a: DuckDBAppender, v: Row[number]) => void;
 const WRITERS: Record<string, Writer> = {
@@ -183,9 +187,16 @@ export class EdgeStore implements Upstream {
   async query(sql: string, maxRows = 10_000): Promise<QueryResult> {
     if (!this.open) throw new StoreError("the store is closed");
     const conn = await this.instance.connect();
+    const limitMs = this.options.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
+    let interrupted = false;
+    const timer = setTimeout(() => { interrupted = true; conn.interrupt(); }, limitMs);
     try {
       return await readOnlyQuery(conn, sql, maxRows);
+    } catch (e) {
+      if (interrupted) throw new StoreError(`the query ran longer than ${limitMs / 1000} s and was interrupted`);
+      throw e;
     } finally {
+      clearTimeout(timer);
       conn.closeSync();
     }
   }
