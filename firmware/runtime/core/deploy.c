@@ -126,6 +126,7 @@ const char *iotfw_deploy_status_text(int32_t status) {
     case IOTFW_DEPLOY_MORE: return "in progress";
     case IOTFW_DEPLOY_OK: return "installed";
     case IOTFW_DEPLOY_BAD_REQUEST: return "not a deploy request";
+    case IOTFW_DEPLOY_CONTROL: return "a control request, answered";
     case IOTFW_DEPLOY_TOO_LARGE: return "image too large for this device";
     case IOTFW_DEPLOY_BAD_IMAGE: return "not a valid Wasm partition image";
     case IOTFW_DEPLOY_BAD_ABI: return "module built for another HAL ABI";

@@ -20,6 +20,7 @@
 #define IOTFW_DEPLOY_ANSWER_SIZE 12u
 
 typedef enum {
+  IOTFW_DEPLOY_CONTROL = 2,       /* not a deploy: a control request ("IOTC") was answered (deploy_socket.h) */
   IOTFW_DEPLOY_MORE = 1,          /* feed more bytes */
   IOTFW_DEPLOY_OK = 0,            /* installed: restart the module (IOTFW_RESET_REMOTE) */
   IOTFW_DEPLOY_BAD_REQUEST = -1,  /* not "IOTD", or an image length under 64 + 8 */

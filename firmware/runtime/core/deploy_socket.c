@@ -8,8 +8,10 @@
  * the silence limit is kept by a monotonic deadline of our own (SO_RCVTIMEO restarts with every call). */
 #define _POSIX_C_SOURCE 200809L
 #include "deploy_socket.h"
+#include "frame_queue.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -35,14 +37,68 @@ static ssize_t recv_retrying(int sock, uint8_t *buf, uint32_t len, long long sin
   }
 }
 
+/* Send the answer, half-close, drain until the host closes (it does on reading the answer, so closing
+ * with unread bytes does not reset the connection and destroy the answer; bounded as a whole). */
+static void answer_and_drain(int sock, const uint8_t *answer, uint32_t len, uint8_t *buf, uint32_t buf_len, long long timeout_ms) {
+  send(sock, answer, len, MSG_NOSIGNAL);
+  shutdown(sock, SHUT_WR);
+  const long long started = now_ms();
+  while (now_ms() - started < timeout_ms && recv_retrying(sock, buf, buf_len, started, timeout_ms) > 0) {}
+}
+
+/* Receive until buf holds at least `need` bytes (of buf_len); returns how many it holds (fewer: the
+ * peer closed or went silent). */
+static uint32_t recv_at_least(int sock, uint8_t *buf, uint32_t have, uint32_t need, uint32_t buf_len, long long timeout_ms) {
+  while (have < need) {
+    ssize_t n = recv_retrying(sock, buf + have, buf_len - have, now_ms(), timeout_ms);
+    if (n <= 0) break;
+    have += (uint32_t)n;
+  }
+  return have;
+}
+
+static void put_be32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v; }
+
+/* An "IOTC" request whose first `have` bytes are in buf. */
+static int32_t serve_control(int sock, const iotfw_control_port_t *control, uint8_t *buf, uint32_t have, uint32_t buf_len, long long timeout_ms) {
+  static uint8_t answer[12 + IOTFW_FRAME_MAX];
+  uint32_t ack_len = 0;
+  int32_t status = IOTFW_CONTROL_BAD_REQUEST;
+  have = recv_at_least(sock, buf, have, 8, buf_len, timeout_ms);
+  if (have < 8) { close(sock); return IOTFW_DEPLOY_TRUNCATED; }
+  const uint32_t len = ((uint32_t)buf[4] << 24) | ((uint32_t)buf[5] << 16) | ((uint32_t)buf[6] << 8) | buf[7];
+  if (len > 0 && len <= IOTFW_FRAME_MAX && 8 + len <= buf_len) {
+    have = recv_at_least(sock, buf, have, 8 + len, buf_len, timeout_ms);
+    if (have < 8 + len) { close(sock); return IOTFW_DEPLOY_TRUNCATED; }
+    status = control->handle(control->ctx, buf + 8, len, answer + 12, IOTFW_FRAME_MAX, &ack_len);
+    if (status != IOTFW_CONTROL_OK) ack_len = 0;
+  }
+  memcpy(answer, "IOTC", 4);
+  put_be32(answer + 4, (uint32_t)status);
+  put_be32(answer + 8, ack_len);
+  answer_and_drain(sock, answer, 12 + ack_len, buf, buf_len, timeout_ms);
+  close(sock);
+  return IOTFW_DEPLOY_CONTROL;
+}
+
 int32_t iotfw_deploy_serve_socket(int sock, iotfw_deploy_rx_t *rx, const iotfw_deploy_sink_t *sink,
-                                  uint32_t capacity, uint16_t abi, uint8_t *buf, uint32_t buf_len,
-                                  int recv_timeout_s) {
+                                  uint32_t capacity, uint16_t abi, const iotfw_control_port_t *control,
+                                  uint8_t *buf, uint32_t buf_len, int recv_timeout_s) {
   const long long timeout_ms = (long long)recv_timeout_s * 1000;
   struct timeval tv = { .tv_sec = recv_timeout_s, .tv_usec = 0 };
   setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   iotfw_deploy_rx_init(rx, sink, capacity, abi);
   int32_t st = IOTFW_DEPLOY_MORE;
+  if (control) {
+    /* The first four bytes say which request this is. */
+    uint32_t have = recv_at_least(sock, buf, 0, 4, buf_len, timeout_ms);
+    if (have >= 4 && memcmp(buf, "IOTC", 4) == 0) return serve_control(sock, control, buf, have, buf_len, timeout_ms);
+    if (have == 0) st = iotfw_deploy_rx_closed(rx);
+    else {
+      uint32_t used;
+      st = iotfw_deploy_rx_feed(rx, buf, have, &used);
+    }
+  }
   while (st == IOTFW_DEPLOY_MORE) {
     ssize_t n = recv_retrying(sock, buf, buf_len, now_ms(), timeout_ms);
     if (n <= 0) { st = iotfw_deploy_rx_closed(rx); break; }
@@ -52,12 +108,7 @@ int32_t iotfw_deploy_serve_socket(int sock, iotfw_deploy_rx_t *rx, const iotfw_d
   if (st != IOTFW_DEPLOY_TRUNCATED) {
     uint8_t answer[IOTFW_DEPLOY_ANSWER_SIZE];
     iotfw_deploy_answer(rx, answer);
-    send(sock, answer, sizeof answer, MSG_NOSIGNAL);
-    shutdown(sock, SHUT_WR);
-    /* Drain until the host closes (it does on reading the answer), so closing with unread bytes does
-     * not reset the connection and destroy the answer; bounded as a whole, not per recv. */
-    const long long started = now_ms();
-    while (now_ms() - started < timeout_ms && recv_retrying(sock, buf, buf_len, started, timeout_ms) > 0) {}
+    answer_and_drain(sock, answer, sizeof answer, buf, buf_len, timeout_ms);
   }
   close(sock);
   return st;

@@ -3,7 +3,8 @@
 // returns promptly after the device's answer; B runs (new HELLO with B's hash on the stdout link, EVENT
 // RESET with RESET_REMOTE); bad images are refused and B keeps running (it answers a PING). With stdin
 // at its end the runtime sleeps instead of spinning. A module that hangs makes the runtime exit 70 on
-// SIGALRM, and the next start counts that watchdog reset once. Without the Wasm3 copy the file is
+// SIGALRM, and the next start counts that watchdog reset once. `iotfw ctl --device` (IOTC) reaches the
+// module through the same port. Without the Wasm3 copy the file is
 // skipped with the reason, except under CI, where that is a failure.
 // May touch: a temp folder, a temp build folder reused across runs, loopback ports.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
@@ -103,6 +104,25 @@ describe.skipIf(missing !== null)("the Linux runtime (real binary, Wasm3) with i
     const since = rt.frames.slice(framesBefore).map((f) => f.frame);
     expect(since.some((f) => f.type === "hello" || (f.type === "event" && f.kind === EventKind.RESET))).toBe(false);
     expect(hellos().at(-1)!.frame.appHash).toBe(hash(appB));
+  }, 60_000);
+
+  it("iotfw ctl --device reaches the module through the deploy port (IOTC): its ACK is the answer and goes on the link", async () => {
+    const framesBefore = rt.frames.length;
+    const ping = await runCli(["ctl", DEVICE_ID.toString(16), "ping", "--device", `127.0.0.1:${port}`]);
+    expect(ping.stderr).toBe("");
+    expect(ping.code).toBe(0);
+    expect(ping.stdout).toMatch(/^00c0ffee: ping acknowledged in \d+ ms\n$/);
+    const rate = await runCli(["ctl", DEVICE_ID.toString(16), "set-rate", "250", "--device", `127.0.0.1:${port}`, "--json"]);
+    expect(rate.code, rate.stderr).toBe(0);
+    expect(JSON.parse(rate.stdout)).toMatchObject({ ok: true, device: "00c0ffee", op: "set_rate", result: 0 });
+    // The ACKs went out on the link as well, as for a control from a bridge.
+    await waitFor(() => rt.frames.slice(framesBefore).filter((f) => f.frame.type === "ack").length >= 2, "the ACKs on the link");
+    const other = await runCli(["ctl", "0badbeef", "ping", "--device", `127.0.0.1:${port}`]);
+    expect(other.code).toBe(3);
+    expect(other.stderr).toBe(`iotfw: device 0badbeef is unknown at 127.0.0.1:${port}\n`);
+    // A deploy on the same port still works after controls (the port is free again).
+    const r = await runCli(["deploy", `127.0.0.1:${port}`, "--image", appB.files.image]);
+    expect(r.code, r.stderr).toBe(0);
   }, 60_000);
 
   it("installs an image whose bytes trickle in over 0.5 s (the runtime's 100 ms SIGALRM interrupts its recv)", async () => {

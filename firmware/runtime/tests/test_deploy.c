@@ -130,7 +130,7 @@ void test_deploy(void) {
   shutdown(pair[0], SHUT_WR);
   sink_state.committed = 0;
   static uint8_t buf[512];
-  CHECK_EQ(iotfw_deploy_serve_socket(pair[1], &rx, &sink, capacity, IOTFW_HAL_VERSION, buf, sizeof buf, 2), IOTFW_DEPLOY_OK);
+  CHECK_EQ(iotfw_deploy_serve_socket(pair[1], &rx, &sink, capacity, IOTFW_HAL_VERSION, NULL, buf, sizeof buf, 2), IOTFW_DEPLOY_OK);
   CHECK_EQ(sink_state.committed, 1);
   uint8_t answer[IOTFW_DEPLOY_ANSWER_SIZE];
   CHECK_EQ(read(pair[0], answer, sizeof answer), (long)sizeof answer);

@@ -116,11 +116,14 @@ static int s_commit(void *c) {
 static void s_abort(void *c) { (void)c; if (staged) fclose(staged); staged = NULL; unlink(staged_path); }
 static const iotfw_deploy_sink_t sink = { NULL, s_begin, s_write, s_validate, s_commit, s_abort };
 
+static int32_t control_request(void *ctx, const uint8_t *frame, uint32_t len, uint8_t *ack, uint32_t ack_cap, uint32_t *ack_len);
+static const iotfw_control_port_t control_port = { NULL, control_request };
+
 static void serve_deploy(int c) {
   static iotfw_deploy_rx_t rx;
   static uint8_t buf[4096];
-  int32_t st = iotfw_deploy_serve_socket(c, &rx, &sink, 1024 * 1024, IOTFW_HAL_VERSION, buf, sizeof buf, 10);
-  fprintf(stderr, "iotfw-runtime: deploy: %s\n", iotfw_deploy_status_text(st));
+  int32_t st = iotfw_deploy_serve_socket(c, &rx, &sink, 1024 * 1024, IOTFW_HAL_VERSION, &control_port, buf, sizeof buf, 10);
+  if (st != IOTFW_DEPLOY_CONTROL) fprintf(stderr, "iotfw-runtime: deploy: %s\n", iotfw_deploy_status_text(st));
 }
 
 /* ---- link ---- */
@@ -147,14 +150,43 @@ static int open_link(void) {
   }
   return -1;
 }
-static void flush_queue(iotfw_frame_queue_t *q) {
+/* While a control from the deploy port is delivered: the ACK to look for among the frames going out. */
+typedef struct { uint32_t seq; uint8_t *ack; uint32_t cap; uint32_t *len; } ack_watch_t;
+static uint32_t le32(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24); }
+
+static void flush_queue(iotfw_frame_queue_t *q, const ack_watch_t *watch) {
   uint8_t frame[IOTFW_FRAME_MAX], out[IOTFW_SERIAL_FRAME_MAX];
   int32_t n;
   while (link_fd >= 0 && (n = iotfw_fq_peek(q, frame, sizeof frame)) > 0) {
+    /* docs/protocol.md: type at 1, seq at 7, an ACK's acked seq first in its payload (15). */
+    if (watch && *watch->len == 0 && n >= 28 && frame[1] == 0x06 && le32(frame + 15) == watch->seq && (uint32_t)n <= watch->cap) {
+      memcpy(watch->ack, frame, (size_t)n);
+      *watch->len = (uint32_t)n;
+    }
     size_t len = link_tcp ? iotfw_tcp_frame(frame, (size_t)n, out) : iotfw_serial_frame(frame, (size_t)n, 1, out);
     if (write(link_fd, out, len) != (ssize_t)len) { if (link_tcp) { close(link_fd); link_fd = -1; } return; } /* kept for the reconnect */
     iotfw_fq_drop(q);
   }
+}
+
+static uint8_t qbuf[16384];
+static iotfw_frame_queue_t q;
+
+/* "IOTC" on the deploy port: the CONTROL frame goes to the module as one from the link does (signed
+ * frames are checked on a keyed device); the frames it answers with go out on the link, and its ACK
+ * for this command is the answer too. No link to write to: the ACK stays queued, none is returned. */
+static int32_t control_request(void *ctx, const uint8_t *frame, uint32_t len, uint8_t *ack, uint32_t ack_cap, uint32_t *ack_len) {
+  (void)ctx;
+  *ack_len = 0;
+  if (len < 20 || frame[0] != 1 || frame[1] != 0x10) return IOTFW_CONTROL_BAD_REQUEST; /* not a CONTROL frame */
+  const uint32_t device = le32(frame + 3);
+  if (device != iotfw_hal_device_id() && device != 0xFFFFFFFFu) return IOTFW_CONTROL_UNKNOWN_DEVICE;
+  flush_queue(&q, NULL); /* what was queued before goes first, unwatched */
+  iotfw_rt_control(&rt, frame, len);
+  const ack_watch_t watch = { le32(frame + 7), ack, ack_cap, ack_len };
+  flush_queue(&q, &watch);
+  save_record();
+  return IOTFW_CONTROL_OK;
 }
 
 int main(int argc, char **argv) {
@@ -178,8 +210,6 @@ int main(int argc, char **argv) {
   on_signal(SIGSEGV, on_crash); on_signal(SIGBUS, on_crash); on_signal(SIGILL, on_crash);
   on_signal(SIGFPE, on_crash); on_signal(SIGABRT, on_crash);
   signal(SIGPIPE, SIG_IGN); /* a bridge or reader that went away is a write error, not our death */
-  static uint8_t qbuf[16384];
-  static iotfw_frame_queue_t q;
   iotfw_fq_init(&q, qbuf, sizeof qbuf);
   iotfw_wasm3_engine(&wasm3, IOTFW_WASM3_VALUE_STACK, &engine); /* as on the ESP32: one stack depth everywhere */
   iotfw_rt_init(&rt, &engine, &record, &q, budget);
@@ -201,7 +231,7 @@ int main(int argc, char **argv) {
   for (;;) {
     uint32_t wait = iotfw_rt_poll(&rt);
     save_record();
-    flush_queue(&q);
+    flush_queue(&q, NULL);
     if (link_fd < 0 && link_tcp) { link_fd = open_link(); if (link_fd < 0 && wait > 1000) wait = 1000; }
     int down_fd = !downlink_open || link_fd < 0 ? -1 : link_fd == 1 ? 0 : link_fd;
     struct pollfd p[2] = { { .fd = ds, .events = POLLIN }, { .fd = down_fd, .events = POLLIN } };

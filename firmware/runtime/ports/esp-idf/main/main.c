@@ -115,7 +115,7 @@ static void deploy_task(void *arg) {
   for (;;) {
     int c = accept(server, NULL, NULL);
     if (c < 0) continue;
-    int32_t st = iotfw_deploy_serve_socket(c, &rx, &sink, staging(), IOTFW_HAL_VERSION, buf, sizeof buf, 10);
+    int32_t st = iotfw_deploy_serve_socket(c, &rx, &sink, staging(), IOTFW_HAL_VERSION, NULL /* IOTC: not yet on this port */, buf, sizeof buf, 10);
     ESP_LOGI(TAG, "deploy: %s", iotfw_deploy_status_text(st));
   }
 }
