@@ -6,10 +6,8 @@ import type { Command } from "commander";
 import type { Bridge } from "../../bridge/bridge.js";
 import { DEFAULT_HTTP, DEFAULT_SPOOL_DIR } from "../bridge-defaults.js"; // not the bridge itself: --help stays fast
 import { HeapMode } from "../../bridge/heap-mode.js";
-import { KeysError } from "../../bridge/keys.js";
-import { RulesError } from "../../store/rules-file.js";
 import { LIMIT_DEFAULTS } from "../../bridge/limits.js";
-import { MIN_SPOOL_BYTES } from "../../bridge/spool.js";
+import { MIN_SPOOL_BYTES } from "../../bridge/spool-disk.js";
 import { CliError } from "../errors.js";
 import { COMMAND_SUMMARIES } from "../command-summaries.js";
 import { parseDuration } from "../duration.js";
@@ -121,7 +119,8 @@ export function register(program: Command): void {
       if (spoolMaxBytes < MIN_SPOOL_BYTES) throw new CliError(`--spool-max ${flags.spoolMax} is below the minimum of ${MIN_SPOOL_BYTES / 1024}K (${MIN_SPOOL_BYTES} bytes)`);
       // V8 run for size unless forwarding fast (host/bridge/heap-mode.ts): set before the bridge allocates.
       // Loaded here, not at the top: this command's --help must not load the bridge (mqtt, aedes, pg) (issue 13: <= 150 ms).
-      const [{ Bridge, BridgeError }, { MqttInputError }] = await Promise.all([import("../../bridge/bridge.js"), import("../../bridge/input-mqtt.js")]);
+      const [{ Bridge, BridgeError }, { MqttInputError }, { KeysError }, { RulesError }] = await Promise.all([
+        import("../../bridge/bridge.js"), import("../../bridge/input-mqtt.js"), import("../../bridge/keys.js"), import("../../store/rules-file.js")]);
       let bridge: Bridge | undefined;
       const heap = new HeapMode(() => bridge?.metrics.framesIn.total() ?? 0, () => bridge?.upstreams.some((u) => u.connected()) ?? false).start();
       try {
