@@ -2,10 +2,11 @@
 // (1) forwarding to mosquitto QoS 1 while storing, as fast as it goes, beside a bare MQTT.js publisher in
 // the same run (ratio, target >= 0.8), and the store's ingest in rows/s over the same bursts; (2) the
 // memory the store adds (RSS of a bridge with --store against one without, after the same frames);
-// (3) the docs' four questions on a week of 100 env-station devices made with `iotfw simulate --speed
-// max` into a bridge with --store (cached under the temp folder: the first run simulates the week, about
-// 6 minutes here; IOTFW_BENCH_STORE_DAYS changes the length), each query's median latency of 3, and
-// the store's size per device-day. Touches: temp folders, a mosquitto it starts, the processes it starts.
+// (3) the docs' four questions on days of 100 env-station devices made with `iotfw simulate --speed
+// max` into a bridge with --store (cached under the temp folder), each query's median latency of 3, and
+// the store's size per device-day. One day by default (about 2-3 minutes to make here); the issue's
+// week is IOTFW_BENCH_STORE_DAYS=7: the simulation is fast, the store's ingest (8 rows per summary
+// frame, ~10k rows/s here) makes it 30-40 minutes the first time. Touches: temp folders, a mosquitto it starts, the processes it starts.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -101,7 +102,8 @@ async function weekStore(days: number): Promise<{ dir: string; madeSeconds?: num
   try {
     await run(["simulate", "--sensors", "100", "--duration", `${days}d`, "--speed", "max", "--seed", "12", "--boot-id-seed", "12", "--bridge", `tcp://127.0.0.1:${b.tcp}`]);
     const s = await b.scrape();
-    await waitFor(async () => (await b.scrape()).stored >= s.framesIn, "the week stored", 900_000);
+    // The store catches up after the simulation ends: allow it ~10k rows/s (8 per frame) with room to spare.
+    await waitFor(async () => (await b.scrape()).stored >= s.framesIn, "the days stored", 120_000 + Math.ceil(s.framesIn * 8 / 2000) * 1000);
   } finally {
     await b.stop();
   }
@@ -112,7 +114,7 @@ async function weekStore(days: number): Promise<{ dir: string; madeSeconds?: num
 }
 
 async function questions(): Promise<BenchResult[]> {
-  const days = Number(process.env.IOTFW_BENCH_STORE_DAYS ?? 7);
+  const days = Number(process.env.IOTFW_BENCH_STORE_DAYS ?? 1);
   const { dir, madeSeconds } = await weekStore(days);
   const file = join(dir, "store", STORE_FILE);
   const doc = readFileSync(join(REPO_ROOT, "docs", "store.md"), "utf8");
