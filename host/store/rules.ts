@@ -260,7 +260,7 @@ export class RulesUpstream implements Upstream {
     const records = batches.length === 1 ? batches[0] : batches.flat();
     const byKey = new Map<string, SpoolRecord>();
     const rowsOfBatches: Rows[] = [];
-    const rx = Date.now();
+    const newInWindow: Rows[] = [];
     for (const batch of batches) {
       const rows = emptyRows();
       for (const r of batch) {
@@ -278,10 +278,11 @@ export class RulesUpstream implements Upstream {
       }
       rowsOfBatches.push(rows);
       // A batch retried (a target failed) is in the window already: its rows are not added twice.
-      if (this.windowed.length && !this.inWindow.has(batch)) {
-        await this.load("wstore", [rows], rx);
-        this.inWindow.add(batch);
-      }
+      if (this.windowed.length && !this.inWindow.has(batch)) newInWindow.push(rows);
+    }
+    if (newInWindow.length) {
+      await this.load("wstore", newInWindow, Date.now());
+      for (const batch of batches) this.inWindow.add(batch);
     }
     if (++this.batches % 1000 === 0) this.clock.forgetAllBut(new Set(this.newestSession.values()));
     if (this.perFrame.length === 0) return { confirmed: Promise.resolve() };

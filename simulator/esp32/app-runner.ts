@@ -131,12 +131,17 @@ export class AppRunner {
     this.timer = setTimeout(() => this.run(), Math.min(waitMs, 1000));
   }
 
+  /** Something changed the device's schedule (a control, a deploy): run what is due now, not at the timer. */
+  private runNow(): void {
+    if (this.timer) { clearTimeout(this.timer); this.run(); }
+  }
+
   /** Bytes from the link while the app runs: downlink control frames. */
   receive(bytes: Uint8Array): void {
     if (!this.device) return;
     for (const { bytes: frame } of this.downlink.push(bytes)) {
       this.device.control(frame);
-      if (this.timer) { clearTimeout(this.timer); this.run(); }
+      this.runNow();
     }
   }
 
@@ -151,7 +156,7 @@ export class AppRunner {
     if (!this.device) throw new BootError("the app is not running");
     this.device.replaceModule(module, sha256);
     this.line(`iotfw-runtime: deploy: running the new module (${binary.length} bytes, sha256 ${Buffer.from(sha256).toString("hex").slice(0, 16)}...)`);
-    if (this.timer) { clearTimeout(this.timer); this.run(); }
+    this.runNow();
   }
 
   /** A CONTROL frame from the deploy port ("IOTC"): delivered as one from the link is, then the ticks
@@ -161,7 +166,7 @@ export class AppRunner {
     this.capture = [];
     try {
       this.device.control(frame);
-      if (this.timer) { clearTimeout(this.timer); this.run(); }
+      this.runNow();
       return this.capture;
     } finally {
       this.capture = null;
