@@ -189,7 +189,7 @@ export class Bridge implements Ingest {
     const names = this.upstreams.map((u) => u.name);
     if (new Set(names).size !== names.length) throw new BridgeError(`the same upstream is given twice: ${names.join(", ")}`);
 
-    this.spool = await Spool.open(this.spoolDir, { readers: names, maxBytes: o.spoolMaxBytes, commitIntervalMs: o.commitIntervalMs, log: this.log }, (e) => {
+    this.spool = await Spool.open(this.spoolDir, { readers: names, readAhead: this.upstreams.filter((u) => u.readsAhead).map((u) => u.name), maxBytes: o.spoolMaxBytes, commitIntervalMs: o.commitIntervalMs, log: this.log }, (e) => {
       const k = recordKey(e.body);
       if (k) this.dedupe.accept(k.device, k.seq, k.crc, k.session);
     });

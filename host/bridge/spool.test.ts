@@ -1,12 +1,12 @@
 // The spool and de-duplication on their own: durable appends read back in order, replay of what was
-// not acknowledged after a reopen, a torn tail (crash mid-write) cut off, the drop-oldest size bound,
+// not acknowledged after a reopen, a read-ahead reader given records before their commit, a torn tail (crash mid-write) cut off, the drop-oldest size bound,
 // and the (device, session, seq) decisions including device reboots.
 import { appendFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Dedupe, DEDUPE_WINDOW } from "./dedupe.js";
 import { MIN_SPOOL_BYTES, Spool, spoolDiskBytes, type SpoolEntry } from "./spool.js";
-import { tempDir } from "./testing.js";
+import { tempDir, waitFor } from "./testing.js";
 
 const dirs: string[] = [];
 const dir = () => { const d = tempDir(); dirs.push(d); return d; };
@@ -45,6 +45,61 @@ describe("Spool", () => {
     expect(s.stats.appended).toBe(4);
     await s.close();
     expect(() => s.add(body(5))).toThrow(/closed/);
+  });
+
+  it("gives a read-ahead reader records before their commit, and holds its acknowledgement back until it", async () => {
+    const d = dir();
+    const s = await Spool.open(d, { readers: ["up", "rules"], readAhead: ["rules"] });
+    [0, 1, 2].forEach((i) => s.add(body(i)));
+    let upGot: SpoolEntry[] | null = null;
+    const upReading = s.next("up", 10).then((es) => { upGot = es; });
+    const early = await s.next("rules", 10);
+    expect(text(early)).toEqual(["record 0", "record 1", "record 2"]);
+    expect(s.stats.appended).toBe(0); // not on disk yet
+    expect(upGot).toBeNull(); // an ordinary reader waits for the commit
+    s.ack("rules", 2);
+    s.ack("up", 2); // (a reader acknowledging what it was never given changes nothing: not on disk)
+    expect(s.depth).toBe(3); // nothing counts as delivered before it is accepted
+    await s.durable();
+    expect(s.depth).toBe(0); // the held acknowledgements took effect with the commit
+    await upReading;
+    expect(text(upGot!)).toHaveLength(3);
+    // A read-ahead reader waits for the next add, then gets it at once.
+    const waiting = s.next("rules", 10);
+    s.add(body(3));
+    expect(text(await waiting)).toEqual(["record 3"]);
+    await s.close();
+    const r = await Spool.open(d, { readers: ["up", "rules"], readAhead: ["rules"] });
+    expect(r.depth).toBe(1); // record 3: on disk, acknowledged by neither
+    expect(text(await r.next("rules", 10))).toEqual(["record 3"]); // replayed from disk
+    await r.close();
+  });
+
+  it("a read-ahead reader given records whose commit failed (refused, a gap) goes on with the next ones", async () => {
+    const s = await Spool.open(dir(), { readers: ["up", "rules"], readAhead: ["rules"] });
+    await s.append(body(0));
+    expect(text(await s.next("rules", 10))).toEqual(["record 0"]);
+    // The next write fails as on a full disk (the segment's file handle refuses it once).
+    const fh = (s as unknown as { fh: { write: (d: Buffer) => Promise<unknown> } }).fh;
+    const write = fh.write.bind(fh);
+    fh.write = () => { fh.write = write; return Promise.reject(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" })); };
+    s.add(body(1));
+    s.add(body(2));
+    expect(text(await s.next("rules", 10))).toEqual(["record 1", "record 2"]); // given before the commit
+    await expect(s.durable()).rejects.toThrow(/ENOSPC/);
+    s.ack("rules", 2);
+    await waitFor(() => s.failure === null, "the spool's probe"); // the probe finds the disk writable again
+    const waiting = s.next("rules", 10);
+    s.add(body(3));
+    expect((await waiting).map((e) => e.index)).toEqual([3]); // past the gap (1, 2 were refused)
+    s.ack("rules", 3);
+    await s.durable();
+    const up: number[] = [];
+    while (up.at(-1) !== 3) up.push(...(await s.next("up", 10)).map((e) => e.index));
+    expect(up).toEqual([0, 3]); // an ordinary reader never sees the refused records
+    s.ack("up", 3);
+    expect(s.depth).toBe(0);
+    await s.close();
   });
 
   it("replays what was not acknowledged after a reopen, reading from disk", async () => {

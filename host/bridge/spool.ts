@@ -34,6 +34,10 @@ export interface SpoolOptions {
   memoryRecords?: number;
   /** Names of the readers (one per upstream), each with its own delivered position. */
   readers: string[];
+  /** Readers given records as soon as they are added, before their commit (the rules: a rule's result
+   *  need not wait for the disk). Their acknowledgements take effect only as far as the records are on
+   *  disk; a record whose commit fails (refused, a gap) was still given to them. */
+  readAhead?: string[];
   /** Where to say that the disk is full or writable again, or that a checkpoint could not be written. */
   log?: (line: string) => void;
 }
@@ -66,7 +70,11 @@ function deferred(): Deferred {
   return d;
 }
 
-interface Reader { acked: number; next: number; wake?: () => void }
+interface Reader {
+  acked: number; next: number; wake?: () => void;
+  /** A read-ahead reader (SpoolOptions.readAhead), and the acknowledgement it gave past the disk's end. */
+  ahead: boolean; ackWanted: number;
+}
 
 export class Spool {
   readonly stats: SpoolStats = { appended: 0, dropped: 0, tornRecords: 0, bytes: 0, segments: 0 };
@@ -83,6 +91,8 @@ export class Spool {
   /** Settled when the last commit finished (what durable() returns when nothing is pending). */
   private lastCommit: Promise<void> = Promise.resolve();
   private committing = false;
+  /** Read-ahead readers will be woken for the records added in this turn of the event loop. */
+  private wakingAhead = false;
   /** A write failed (disk full, I/O error): appends are refused until a probe of the disk succeeds. */
   private readonly writeFailure: WriteFailure;
   private closed = false;
@@ -102,7 +112,8 @@ export class Spool {
     this.writeFailure = new WriteFailure(dir, this.log, () => { this.lastCommit = Promise.resolve(); });
     this.commitIntervalMs = options.commitIntervalMs ?? 0;
     this.memory = new RecentRecords(options.memoryRecords ?? 20_000);
-    for (const name of options.readers) this.readers.set(name, { acked: -1, next: 0 });
+    const ahead = new Set(options.readAhead ?? []);
+    for (const name of options.readers) this.readers.set(name, { acked: -1, next: 0, ahead: ahead.has(name), ackWanted: -1 });
     this.checkpoint = new Checkpoint(dir, () => this.checkpointText(), (e) => this.fail(e), this.log);
   }
 
@@ -188,6 +199,14 @@ export class Spool {
       this.committing = true;
       queueMicrotask(() => void this.commitLoop());
     }
+    if (!this.wakingAhead) {
+      // After this turn's I/O callbacks: every frame read in it makes one batch for the reader.
+      this.wakingAhead = true;
+      setImmediate(() => {
+        this.wakingAhead = false;
+        for (const r of this.readers.values()) if (r.ahead) r.wake?.();
+      });
+    }
     return index;
   }
 
@@ -226,7 +245,10 @@ export class Spool {
         for (const r of this.readers.values()) lead = Math.max(lead, r.next);
         this.memory.committed(batch.entries, lead);
         batch.done?.resolve();
-        for (const r of this.readers.values()) r.wake?.();
+        for (const [name, r] of this.readers) {
+          if (r.ackWanted > r.acked) this.ack(name, r.ackWanted);
+          if (!r.ahead) r.wake?.();
+        }
         const wait = this.commitIntervalMs - (Date.now() - started);
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
@@ -313,21 +335,25 @@ export class Spool {
   }
 
   /** The next records for `reader` after those it was given, up to `max`; waits until there is one
-   *  (or the spool closes: then []). */
+   *  (or the spool closes: then []). A read-ahead reader is given records not yet on disk too. */
   async next(readerName: string, max: number): Promise<SpoolEntry[]> {
     const reader = this.reader(readerName);
-    while (!this.closed && reader.next >= this.durableEnd) {
-      await new Promise<void>((resolve) => { reader.wake = resolve; });
-      reader.wake = undefined;
+    for (;;) {
+      while (!this.closed && reader.next >= (reader.ahead ? this.nextIndex : this.durableEnd)) {
+        await new Promise<void>((resolve) => { reader.wake = resolve; });
+        reader.wake = undefined;
+      }
+      if (this.closed) return [];
+      const entries = this.read(reader.next, max, reader.ahead);
+      if (entries.length) {
+        reader.next = entries[entries.length - 1].index + 1;
+        this.forgetRead();
+        return entries;
+      }
+      // Past the end of the disk, only records of a failed commit (refused: a gap) were there.
+      if (reader.ahead && reader.next >= this.durableEnd) reader.next = this.nextIndex;
+      else return entries;
     }
-    if (this.closed) return [];
-    const from = reader.next;
-    const entries = this.read(from, max);
-    if (entries.length) {
-      reader.next = entries[entries.length - 1].index + 1;
-      this.forgetRead();
-    }
-    return entries;
   }
 
   /** Drop from memory what every reader has been given: readers only move forward (a retried batch is
@@ -338,7 +364,8 @@ export class Spool {
     this.memory.given(minNext);
   }
 
-  private read(from: number, max: number): SpoolEntry[] {
+  private read(from: number, max: number, ahead = false): SpoolEntry[] {
+    if (ahead && from >= this.durableEnd) return this.uncommitted(from, from + max, max);
     if (from >= this.memory.start) return this.memory.slice(from, Math.min(this.durableEnd, from + max));
     const seg = this.segments.find((s) => s.last >= from);
     if (!seg) return [];
@@ -346,9 +373,25 @@ export class Spool {
     return readRecords(readFileSync(seg.path), seg.first, seg.size, from, Math.min(this.durableEnd, from + max));
   }
 
-  /** `reader`'s upstream confirmed every record up to and including `index`. */
+  /** Records [from, to) of the commit being written and those pending (at most `max`). */
+  private uncommitted(from: number, to: number, max: number): SpoolEntry[] {
+    const out: SpoolEntry[] = [];
+    for (const batch of [this.writing, this.pending]) {
+      for (const e of batch?.entries ?? []) {
+        if (out.length >= max || e.index >= to) return out;
+        if (e.index >= from) out.push(e);
+      }
+    }
+    return out;
+  }
+
+  /** `reader`'s upstream confirmed every record up to and including `index`. Past the records on disk
+   *  (a read-ahead reader) it takes effect as their commits finish: the checkpoint never says a record
+   *  was delivered before it was accepted. */
   ack(readerName: string, index: number): void {
     const reader = this.reader(readerName);
+    if (index >= this.durableEnd) reader.ackWanted = Math.max(reader.ackWanted, index);
+    index = Math.min(index, this.durableEnd - 1);
     if (index <= reader.acked) return;
     reader.acked = index;
     this.checkpoint.soon();

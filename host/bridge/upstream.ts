@@ -16,6 +16,10 @@ export interface Upstream {
   /** Messages that may be outstanding at once, over all batches (bounds memory and, for MQTT, the
    *  packet ids in use). */
   readonly window: number;
+  /** Given records as soon as the bridge took them, before the spool's commit (the rules: what they
+   *  send need not wait for the disk). At least once still: a record whose commit failed was refused,
+   *  and its device sends it again. Its confirmations are acknowledged as the commits finish. */
+  readonly readsAhead?: boolean;
   /** Messages one record becomes (default 1; an MQTT summary is one message per channel). */
   weight?(record: SpoolRecord): number;
   start(): Promise<void>;

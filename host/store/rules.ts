@@ -79,6 +79,8 @@ export class RulesUpstream implements Upstream {
    *  fewer, larger evaluations (as the spool's group commit), and a group's targets confirm while the
    *  next one is evaluated. */
   readonly pipeline = 8;
+  /** A per-frame rule's row need not wait for the spool's commit (docs/store.md "Rules"). */
+  readonly readsAhead = true;
   readonly window = 1000;
   readonly matched = new Counter("iotfw_bridge_rule_rows_total", "Result rows of each rule (per-frame: rows matched in a batch; window: rows of an evaluation).", "rule");
   readonly errors = new Counter("iotfw_bridge_rule_errors_total", "Rule evaluations that failed at run time (logged once per rule), by rule.", "rule");
