@@ -20,6 +20,7 @@ import { join } from "node:path";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { JsonObject } from "../protocol/index.js";
 import { parseDeviceName, wallMs, type SpoolRecord } from "./records.js";
+import { mqttNoDelay } from "./upstream-mqtt.js";
 
 /** What the input needs of the bridge: a record in, a promise settled once it is on disk (rejected when
  *  the spool refused it). */
@@ -108,6 +109,7 @@ export class MqttInput {
     };
     if (this.options.caFile) opts.ca = readFileSync(this.options.caFile);
     const client = mqtt.connect(this.broker, opts);
+    mqttNoDelay(client);
     this.client = client;
     // The PUBACK goes out when this callback is called: after the record's group commit. MQTT.js hands
     // over the next message only then, so a sink takes one message per disk commit (docs/store.md).

@@ -50,7 +50,9 @@ export class Mosquitto {
   constructor(readonly port: number) {
     writeFileSync(join(this.dir, "mosquitto.conf"), [
       `listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence true", `persistence_location ${this.dir}/`,
-      "autosave_interval 0", "max_queued_messages 0", "max_inflight_messages 0", "log_dest none",
+      // set_tcp_nodelay: as a broker tuned for latency runs (docs/store.md "Rules"): Nagle's algorithm
+      // held a rule's small messages for the subscriber's delayed ACK.
+      "autosave_interval 0", "set_tcp_nodelay true", "max_queued_messages 0", "max_inflight_messages 0", "log_dest none",
       // Started as root (CI), mosquitto drops to the "mosquitto" user, which cannot write this folder, and
       // then silently keeps no persistence: every session and queued message is lost at a restart.
       `user ${userInfo().username}`, "",

@@ -5,6 +5,7 @@
 // May touch: the connections it opens (a bridge above, a broker).
 import { readFileSync } from "node:fs";
 import mqtt, { type MqttClient } from "mqtt";
+import { mqttNoDelay } from "../bridge/upstream-mqtt.js";
 import { BridgeUpstream } from "../bridge/upstream-simple.js";
 import { deviceName, type SpoolRecord } from "../bridge/records.js";
 
@@ -74,6 +75,7 @@ export class MqttTarget {
       reconnectPeriod: 500, connectTimeout: 5000, reschedulePings: false, writeCache: false,
       log: () => undefined,
     });
+    mqttNoDelay(this.client);
     this.client.on("connect", () => { warned = false; });
     this.client.on("error", (e) => { if (!warned) { warned = true; this.log(`rules: ${url}: ${e.message}`); } });
   }

@@ -100,8 +100,12 @@ export class RulesUpstream implements Upstream {
   /** Batches already added to the window: a batch retried (a target failed) is not counted twice. */
   private readonly inWindow = new WeakSet<SpoolRecord[]>();
   private timers: NodeJS.Timeout[] = [];
-  /** Evaluations in progress: close() waits for them before it closes the database under them. */
+  /** Evaluations in progress: close() waits for them (a while) before it closes the database. */
   private readonly busy = new Set<Promise<unknown>>();
+  /** DuckDB calls in flight: close() always waits for these. A connection closed under its running
+   *  query deadlocks DuckDB 1.5 (the query's end destroys the context while holding its lock), and the
+   *  bridge then never exits. */
+  private readonly inDuck = new Set<Promise<unknown>>();
   private batches = 0;
   /** Batches handed over while a group was being evaluated: the next group. */
   private queued: Array<{ records: SpoolRecord[]; done: (confirmed: Promise<void>) => void; fail: (e: unknown) => void }> = [];
@@ -209,7 +213,7 @@ export class RulesUpstream implements Upstream {
     if (this.windowed.length) {
       this.timers.push(setInterval(() => {
         const cut = micros(Date.now() - longest);
-        void Promise.all(WINDOWED.map((t) => this.windowConn.run(`DELETE FROM wstore.${t} WHERE _rx < $1`, [cut]))).catch((e: Error) => this.options.log(`rules: pruning the window: ${e.message}`));
+        void Promise.all(WINDOWED.map((t) => this.duck(() => this.windowConn.run(`DELETE FROM wstore.${t} WHERE _rx < $1`, [cut])))).catch((e: Error) => this.options.log(`rules: pruning the window: ${e.message}`));
       }, Math.max(1000, every)));
     }
   }
@@ -246,6 +250,16 @@ export class RulesUpstream implements Upstream {
     } finally {
       this.evaluating = false;
     }
+  }
+
+  /** Start a DuckDB call unless closing (then it rejects, and the batch is not acknowledged). */
+  private duck<T>(call: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error("rules: closed"));
+    const p = call();
+    this.inDuck.add(p);
+    const done = () => { this.inDuck.delete(p); };
+    p.then(done, done);
+    return p;
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -320,7 +334,7 @@ export class RulesUpstream implements Upstream {
     if (this.clearing) return this.clearing;
     if (this.filled.size === 0) return Promise.resolve();
     const tables = [...this.filled];
-    this.clearing = this.batchConn.run(tables.map((t) => `DELETE FROM batch.${t}`).join("; ")).then(() => {
+    this.clearing = this.duck(() => this.batchConn.run(tables.map((t) => `DELETE FROM batch.${t}`).join("; "))).then(() => {
       for (const t of tables) this.filled.delete(t);
     }).finally(() => { this.clearing = null; });
     return this.clearing;
@@ -333,14 +347,14 @@ export class RulesUpstream implements Upstream {
     const hellos = new Set(parts.flatMap((rows) => rows.devices.map((r) => String(r[0]))));
     if (hellos.size) {
       const ids = [...hellos].map((d) => `'${d.replace(/'/g, "''")}'`).join(", ");
-      await conn.run(`DELETE FROM ${schema}.devices WHERE device IN (${ids})`); // a device's latest hello replaces its row
+      await this.duck(() => conn.run(`DELETE FROM ${schema}.devices WHERE device IN (${ids})`)); // a device's latest hello replaces its row
     }
     const at = rx === undefined ? null : micros(rx);
     for (const t of TABLE_NAMES) {
       if (parts.every((rows) => rows[t].length === 0)) continue;
       const key = `${schema}.${t}`;
       let a = this.appenders.get(key);
-      if (!a) this.appenders.set(key, (a = await conn.createAppender(t, schema)));
+      if (!a) this.appenders.set(key, (a = await this.duck(() => conn.createAppender(t, schema))));
       const put = PUT[t];
       const windowed = at !== null && WINDOWED.includes(t);
       for (const rows of parts) {
@@ -359,11 +373,12 @@ export class RulesUpstream implements Upstream {
    *  integers as numbers); null when it failed (counted, logged the first time). */
   private async run(rule: Rule): Promise<ResultRow[] | null> {
     try {
-      const r = queryResult(await rule.conn.runAndReadAll(rule.sql), Number.MAX_SAFE_INTEGER);
+      const r = queryResult(await this.duck(() => rule.conn.runAndReadAll(rule.sql)), Number.MAX_SAFE_INTEGER);
       const rows = r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]])) as ResultRow);
       if (rows.length) this.matched.inc(rule.name, rows.length);
       return rows;
     } catch (e) {
+      if (this.closed) throw e; // stopping: the batch is not acknowledged, not a failure of the rule
       this.errors.inc(rule.name);
       if (!rule.failed) {
         rule.failed = true;
@@ -377,7 +392,7 @@ export class RulesUpstream implements Upstream {
     if (rule.running || this.closed) return; // the last evaluation is still publishing
     rule.running = true;
     try {
-      await this.windowConn.run("UPDATE wstore.cutoff SET since = $1 WHERE rule = $2", [micros(Date.now() - rule.windowMs!), rule.index]);
+      await this.duck(() => this.windowConn.run("UPDATE wstore.cutoff SET since = $1 WHERE rule = $2", [micros(Date.now() - rule.windowMs!), rule.index]));
       const result = await this.run(rule);
       if (!result?.length) return;
       await Promise.all(rule.targets.map(async (t) => {
@@ -385,6 +400,7 @@ export class RulesUpstream implements Upstream {
         else if (t.kind === "log") for (const row of result) logRow(this.options.log, rule.name, row);
       }));
     } catch (e) {
+      if (this.closed) return;
       this.errors.inc(rule.name);
       if (!rule.failed) { rule.failed = true; this.options.log(`rule ${rule.name}: ${(e as Error).message} (logged once)`); }
     } finally {
@@ -407,6 +423,7 @@ export class RulesUpstream implements Upstream {
     const targets = Promise.all([...this.bridges.values(), ...this.brokers.values()].map((t) => t.close().catch(() => undefined)));
     await Promise.race([Promise.allSettled([...this.busy]), new Promise((r) => setTimeout(r, 2000).unref())]);
     await targets;
+    while (this.inDuck.size) await Promise.allSettled([...this.inDuck]);
     this.closeDb();
   }
 }
