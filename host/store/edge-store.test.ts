@@ -3,13 +3,18 @@
 // fleet sent is its rows once, with its values and device times, across a SIGKILL of the bridge in the
 // middle and a restart on the same spool and store; the four questions of docs/store.md, read from that
 // file and run as written, answer what the sent frames say; `iotfw query` prints a table, JSON and CSV,
-// refuses writes and a locked store clearly; POST /query needs the token; retention deletes old rows.
+// refuses writes and a locked store clearly; POST /query needs the token; retention deletes old rows;
+// in process: batches handed over together are one group, a replayed or repeated row is stored once, a
+// device's newest hello wins, and a group whose statement fails leaves nothing and is retried cleanly.
 // May touch: temp folders it creates, loopback ports, the processes it starts.
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLI, ensureCliBuilt, runCli } from "../cli/testing.js";
-import { eventFrame, helloFrame, spawnBridgeCli, TcpDevice, tempDir, waitFor, type BridgeChild } from "../bridge/testing.js";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { eventFrame, helloFrame, spawnBridgeCli, TcpDevice, tempDir, TEST_HELLO_CHANNELS, waitFor, type BridgeChild } from "../bridge/testing.js";
+import type { SpoolRecord } from "../bridge/records.js";
+import { decodeFrame, encodeFrame, type Frame } from "../protocol/index.js";
 import { REPO_ROOT } from "../repo-root.js";
 import { EdgeStore } from "./edge-store.js";
 
@@ -24,6 +29,23 @@ const hex = (d: number) => d.toString(16).padStart(8, "0");
 function questions(): Record<string, string> {
   const doc = readFileSync(join(REPO_ROOT, "docs", "store.md"), "utf8");
   return Object.fromEntries([...doc.matchAll(/```sql\n(-- question: (\S+)\n[\s\S]*?)```/g)].map((m) => [m[2], m[1]]));
+}
+
+/** A spooled record of `frame` as the bridge makes it (decoded, with its hello's channels). */
+function recordOf(frame: Frame, session: number, rx: number): SpoolRecord {
+  const bytes = encodeFrame(frame);
+  const d = decodeFrame(bytes);
+  return { device: frame.device, session, seq: frame.seq, rx, frame: bytes, decoded: d.ok ? d.frame : undefined, channels: TEST_HELLO_CHANNELS };
+}
+
+/** A store of its own, closed and removed after the test. */
+async function openStore(options: ConstructorParameters<typeof EdgeStore>[1] = {}): Promise<EdgeStore> {
+  const dir = tempDir("iotfw-store-");
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const s = new EdgeStore(dir, options);
+  await s.start();
+  cleanups.push(() => s.close());
+  return s;
 }
 
 async function kill(child: BridgeChild, signal: NodeJS.Signals): Promise<void> {
@@ -175,19 +197,9 @@ describe("the edge store", () => {
   }, 60_000);
 
   it("retention deletes rows older than --store-retain by their own time; devices stay", async () => {
-    const dir = tempDir("iotfw-store-");
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const rx = Date.parse("2026-01-01T00:00:00Z");
-    const s = new EdgeStore(dir, { retainMs: 60 * 60_000 });
-    await s.start();
-    cleanups.push(() => s.close());
-    const { encodeFrame, decodeFrame } = await import("../protocol/index.js");
-    const { TEST_HELLO_CHANNELS } = await import("../bridge/testing.js");
-    const record = (frame: Parameters<typeof encodeFrame>[0], seq: number) => {
-      const bytes = encodeFrame(frame);
-      const d = decodeFrame(bytes);
-      return { device: 7, session: 1, seq, rx: rx + frame.t, frame: bytes, decoded: d.ok ? d.frame : undefined, channels: TEST_HELLO_CHANNELS };
-    };
+    const s = await openStore({ retainMs: 60 * 60_000 });
+    const record = (frame: Frame, seq: number) => recordOf(frame, 1, rx + frame.t);
     // One event per 10 minutes of device time over 3 hours, from a session anchored at `rx`.
     const recs = [record({ type: "hello", device: 7, seq: 0, t: 0, abi: 2, firmware: "t@1", board: "esp32", appHash: "00".repeat(8), bootId: "00000001", samplePeriodMs: 1000, channels: TEST_HELLO_CHANNELS }, 0)];
     for (let i = 1; i <= 18; i++) recs.push(record({ type: "event", device: 7, seq: i, t: i * 600_000, channel: 0, kind: 1, value: i, code: 0 }, i));
@@ -197,5 +209,52 @@ describe("the edge store", () => {
     const left = await s.query("SELECT min(seq) AS first, count(*) AS n FROM events");
     expect(left.rows).toEqual([[12, 7]]); // 120 min and later of 180: seq 12..18
     expect((await s.query("SELECT count(*) FROM devices")).rows).toEqual([[1]]);
+  }, 60_000);
+
+  const rx = Date.parse("2026-01-01T00:00:00Z");
+  const hello = (session: number, firmware: string, at: number) => recordOf({ ...helloFrame(7), firmware }, session, at);
+  const event = (session: number, seq: number, at = rx + seq) => recordOf(eventFrame(7, seq), session, at);
+  const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+  it("stores batches handed over together as one group, a replayed or repeated row once, and a device's newest hello", async () => {
+    const s = await openStore();
+    const first = [hello(1, "a@1", rx), ...seqs(1, 10).map((q) => event(1, q))];
+    // As the Forwarder hands them over (several in flight): each confirmed once its group committed.
+    await Promise.all([s.deliver(first), s.deliver(seqs(11, 20).map((q) => event(1, q))), s.deliver(seqs(21, 22).map((q) => event(1, q)))]);
+    // A replay of stored rows among new ones (after a SIGKILL), and a row twice in one batch.
+    await s.deliver([...seqs(5, 25).map((q) => event(1, q)), event(1, 25)]);
+    const counts = async () => (await s.query("SELECT count(*), count(DISTINCT (session, seq)), min(seq), max(seq) FROM events")).rows[0];
+    expect(await counts()).toEqual([25, 25, 1, 25]);
+    // A newer session's hello, then the older session's batch again (a retry after a failure): the
+    // newer hello stays, first_seen is the first hello's, last_seen never moves back.
+    await s.deliver([hello(2, "a@2", rx + 1000), event(2, 1, rx + 1001)]);
+    await s.deliver(first);
+    const device = async () => (await s.query(`SELECT firmware, session, epoch_ms(first_seen) - ${rx} AS first, epoch_ms(last_seen) - ${rx} AS last FROM devices`)).rows;
+    expect(await device()).toEqual([["a@2", 2, 0, 1001]]);
+    // Two hellos of one device in one batch: the later session's.
+    await s.deliver([hello(3, "a@3", rx + 2000), hello(4, "a@4", rx + 3000)]);
+    expect(await device()).toEqual([["a@4", 4, 0, 3000]]);
+    expect(await counts()).toEqual([26, 26, 1, 25]);
+    expect((await s.query(`SELECT session, anchor_ms - ${rx} FROM sessions ORDER BY session`)).rows).toEqual([[1, 0], [2, 1000], [3, 2000], [4, 3000]]);
+  }, 60_000);
+
+  it("a group whose statement fails leaves nothing of it stored, and its retry stores it once with the anchor it made", async () => {
+    const s = await openStore();
+    await s.deliver([hello(1, "a@1", rx), event(1, 1)]);
+    // Break the events table under the store (its statement then fails in the group's transaction,
+    // after the sessions row and before the devices merge), and mend it for the retry.
+    const writer = (s as unknown as { writer: DuckDBConnection }).writer;
+    await writer.run("ALTER TABLE events ADD COLUMN extra INTEGER");
+    const batch = [hello(2, "b@2", rx + 5000), ...seqs(1, 3).map((q) => event(2, q, rx + 6000 + q))];
+    await expect(s.deliver(batch)).rejects.toThrow(/Binder Error/);
+    const state = async () => (await s.query(`SELECT (SELECT count(*) FROM events), (SELECT string_agg(session::VARCHAR, ',' ORDER BY session) FROM sessions),
+      (SELECT firmware || ' ' || session::VARCHAR || ' ' || (epoch_ms(last_seen) - ${rx})::VARCHAR FROM devices)`)).rows[0];
+    expect(await state()).toEqual([1, "1", "a@1 1 1"]);
+    await writer.run("ALTER TABLE events DROP COLUMN extra");
+    await s.deliver(batch);
+    expect(await state()).toEqual([4, "1,2", "b@2 2 6003"]);
+    // The retry mapped the frames with the anchor the failed attempt made (the hello's receipt), and stored it.
+    const times = await s.query(`SELECT e.seq, epoch_ms(e.time) - ${rx} AS at, a.anchor_ms - ${rx} AS anchor FROM events e JOIN sessions a USING (device, session) WHERE session = 2 ORDER BY seq`);
+    expect(times.rows).toEqual(seqs(1, 3).map((q) => [q, 5000 + q * 10, 5000]));
   }, 60_000);
 });
