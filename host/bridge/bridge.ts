@@ -178,7 +178,7 @@ export class Bridge implements Ingest {
         log: this.log, onControl: (f) => this.controlFromAbove(f), helloOf: (d) => this.helloRecord(d), caFile: o.caFile,
       });
       this.upstreams.push(rules);
-      this.metrics.extra.push(rules.matched, rules.errors);
+      this.metrics.extra.push(rules.matched, rules.errors, rules.latency);
       this.log(`rules: ${rules.describe()}`);
     }
     if (o.storeDir) { // loaded only when asked for: DuckDB is a native module the bridge otherwise never needs

@@ -70,8 +70,8 @@ export class Metrics {
   readonly upstreamErrors = new Counter("iotfw_bridge_upstream_errors_total", "Failed deliveries (retried), by upstream.", "upstream");
   readonly controls = new Counter("iotfw_bridge_control_total", "Control commands by outcome (acked, error, timeout, offline, unknown).", "outcome");
   readonly latency = new Histogram("iotfw_bridge_forward_latency_seconds", "From receipt of a frame to its upstream confirming it.", "upstream");
-  /** Counters kept by optional parts (the rules, host/store/rules.ts), rendered with these. */
-  readonly extra: Counter[] = [];
+  /** Counters and histograms kept by optional parts (the rules, host/store/rules.ts), rendered with these. */
+  readonly extra: Array<Counter | Histogram> = [];
   /** Read at scrape time: name -> [help, value]. */
   private readonly gauges = new Map<string, [string, () => number, "gauge" | "counter"]>();
 
