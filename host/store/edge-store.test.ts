@@ -5,7 +5,8 @@
 // file and run as written, answer what the sent frames say; `iotfw query` prints a table, JSON and CSV,
 // refuses writes and a locked store clearly; POST /query needs the token; retention deletes old rows;
 // in process: batches handed over together are one group, a replayed or repeated row is stored once, a
-// device's newest hello wins, and a group whose statement fails leaves nothing and is retried cleanly.
+// device's newest hello wins, a group whose statement fails leaves nothing and is retried cleanly, and
+// old sessions' anchors are forgotten and read back for a late frame.
 // May touch: temp folders it creates, loopback ports, the processes it starts.
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +18,7 @@ import type { SpoolRecord } from "../bridge/records.js";
 import { decodeFrame, encodeFrame, type Frame } from "../protocol/index.js";
 import { REPO_ROOT } from "../repo-root.js";
 import { EdgeStore } from "./edge-store.js";
+import type { SessionClock } from "./rows.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
@@ -256,5 +258,18 @@ describe("the edge store", () => {
     // The retry mapped the frames with the anchor the failed attempt made (the hello's receipt), and stored it.
     const times = await s.query(`SELECT e.seq, epoch_ms(e.time) - ${rx} AS at, a.anchor_ms - ${rx} AS anchor FROM events e JOIN sessions a USING (device, session) WHERE session = 2 ORDER BY seq`);
     expect(times.rows).toEqual(seqs(1, 3).map((q) => [q, 5000 + q * 10, 5000]));
+  }, 60_000);
+  it("forgets old sessions' anchors every 256 groups, and maps a late frame of one with its stored anchor", async () => {
+    const s = await openStore();
+    await s.deliver([hello(1, "a@1", rx), event(1, 1)]);
+    for (let q = 1; q <= 256; q++) await s.deliver([event(2, q, rx + 100_000 + q)]); // a group each
+    const clock = (s as unknown as { clock: SessionClock }).clock;
+    expect([clock.has("00000007", 1), clock.has("00000007", 2)]).toEqual([false, true]);
+    // Received long after (a peer catching up): its device time (t = 20) is mapped with session 1's
+    // anchor (its hello's receipt, read back from sessions), not with its own receipt.
+    await s.deliver([event(1, 2, rx + 900_000)]);
+    const times = await s.query(`SELECT seq, epoch_ms(time) - ${rx} AS at FROM events WHERE session = 1 ORDER BY seq`);
+    expect(times.rows).toEqual([[1, 10], [2, 20]]);
+    expect(clock.has("00000007", 1)).toBe(true);
   }, 60_000);
 });

@@ -70,6 +70,9 @@ const PUTS: Record<string, Put> = {
   TIMESTAMPTZ: { type: TIMESTAMPTZ, value: (v) => timestampTZValue(BigInt(Math.round((v as Date).getTime() * 1000))) },
 };
 const SEEN_COLUMNS = [{ duck: "VARCHAR" }, { duck: "TIMESTAMPTZ" }];
+/** Every this many groups stored, the anchors of all but each device's newest session are forgotten
+ *  (bounded memory over months of reboots; one needed again, a late frame's, is read back from sessions). */
+const FORGET_EVERY = 256;
 
 /** Every table but devices is insert-only; devices is merged (a hello updates, first_seen stays). */
 const INSERTED: TableName[] = ["sessions", "summaries", "events", "status", "logs"];
@@ -106,6 +109,9 @@ export class EdgeStore implements Upstream {
   /** Sessions rows of anchors made for a group that failed: the anchors stay in memory (the retry maps
    *  alike), so their rows go with the next group instead. */
   private readonly unsaved: Row[] = [];
+  /** Each device's newest session stored, and the groups stored (for FORGET_EVERY). */
+  private readonly newest = new Map<string, number>();
+  private groups = 0;
   private retention: NodeJS.Timeout | null = null;
   private open = false;
   readonly path: string;
@@ -220,6 +226,16 @@ export class EdgeStore implements Upstream {
       await this.writer.run([...Object.keys(TABLES), "seen"].map((t) => `DELETE FROM stage_${t}`).join("; ")).catch(() => undefined);
       throw e;
     }
+    this.forgetOldSessions(records);
+  }
+
+  /** After a group is stored (never after a failure: the retry needs the anchors it made). */
+  private forgetOldSessions(records: SpoolRecord[]): void {
+    for (const r of records) {
+      const device = deviceName(r.device);
+      if (r.session >= (this.newest.get(device) ?? -Infinity)) this.newest.set(device, r.session);
+    }
+    if (++this.groups % FORGET_EVERY === 0) this.clock.forgetAllBut(new Set([...this.newest].map(([d, s]) => `${d}/${s}`)));
   }
 
   /** A replay may reach back to a session whose anchor is not in memory: read it from the file, so the
