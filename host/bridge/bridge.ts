@@ -320,7 +320,7 @@ export class Bridge implements Ingest {
     // channel names of the hello in force now.
     this.append({
       device: frame.device, session: verdict.session, seq: frame.seq, rx: wallMs(),
-      frame: bytes, decoded: frame, channels: this.devices.channels(frame.device),
+      frame: bytes, decoded: frame, channels: this.devices.channels(frame.device), relayed: link.relays,
     }, link, bytes.length, crc);
   }
 

@@ -16,6 +16,8 @@ import { deviceName } from "./records.js";
 export interface DeviceLink {
   readonly id: string;
   readonly open: boolean;
+  /** A link from another bridge (a bridge below, a peer's rule): its frames were relayed, not heard from a device. */
+  readonly relays?: boolean;
   /** Send a CONTROL to `device`: the frame (already signed if keyed) and the command for JSON nodes. */
   sendControl(device: number, frame: Uint8Array, command: ControlCommand, commandId: number): void;
 }

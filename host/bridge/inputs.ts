@@ -165,6 +165,8 @@ export class TcpConnection implements DeviceLink, Gated {
     else this.socket.resume();
   }
 
+  get relays(): boolean { return this.mode === "chain"; }
+
   get peerAddress(): string {
     return this.socket.remoteAddress ?? "unknown";
   }

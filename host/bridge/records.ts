@@ -21,6 +21,9 @@ export interface SpoolRecord {
   decoded?: Frame;
   /** Channels of the device's hello when the frame was accepted: at least those the frame refers to. */
   channels?: readonly HelloChannel[];
+  /** Received from another bridge (a bridge below, a peer's rule) rather than from the device itself:
+   *  a rule's tcp:// target does not send it on (host/store/rules.ts), so peers never echo. */
+  relayed?: boolean;
   /** A MicroPython node's message; or, in a record written by an older bridge, the frame's JSON view. */
   message?: JsonObject;
 }
@@ -32,6 +35,7 @@ export interface SpoolRecord {
 const RECORD_FORMAT = 1;
 const HAS_FRAME = 1;
 const HAS_MESSAGE = 2;
+const RELAYED = 4;
 const FIXED = 26;
 
 /** Per hello channel table, each channel's bytes in the record format (built once per hello). */
@@ -81,7 +85,7 @@ export function encodeRecord(r: SpoolRecord): Buffer {
   if (json) size += json.length;
   const out = Buffer.allocUnsafe(size);
   out[0] = RECORD_FORMAT;
-  out[1] = (r.frame ? HAS_FRAME : 0) | (json ? HAS_MESSAGE : 0);
+  out[1] = (r.frame ? HAS_FRAME : 0) | (json ? HAS_MESSAGE : 0) | (r.relayed ? RELAYED : 0);
   out.writeUInt32LE(r.device >>> 0, 2);
   out.writeUInt32LE(r.seq >>> 0, 6);
   out.writeDoubleLE(r.session, 10);
@@ -105,6 +109,7 @@ export function decodeRecord(body: Buffer): SpoolRecord {
     return { ...old, frame: old.frame === undefined ? undefined : Buffer.from(old.frame, "base64") };
   }
   const r: SpoolRecord = { device: body.readUInt32LE(2), seq: body.readUInt32LE(6), session: body.readDoubleLE(10), rx: body.readDoubleLE(18) };
+  if (body[1] & RELAYED) r.relayed = true;
   let at = FIXED;
   if (body[1] & HAS_FRAME) {
     const length = body.readUInt16LE(at);
