@@ -5,7 +5,7 @@
 // (3) the docs' four questions on days of 100 env-station devices made with `iotfw simulate --speed
 // max` into a bridge with --store (cached under the temp folder), each query's median latency of 3, and
 // the store's size per device-day. One day by default (about 2-3 minutes to make here); the issue's
-// week is IOTFW_BENCH_STORE_DAYS=7: about 10 minutes the first time here (563 s, 8.06 M summary rows:
+// week is IOTFW_BENCH_STORE_DAYS=7: 5-10 minutes the first time here (303 s quiet, 563 s loaded; 8.06 M summary rows:
 // the store's ingest, 8 rows per summary frame, is what takes the time). Touches: temp folders, a mosquitto it starts, the processes it starts.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
