@@ -192,7 +192,7 @@ export class EdgeStore implements Upstream {
    *  transaction and one DuckDB call (each call costs ~0.3-1 ms). A plain INSERT first: DuckDB's INSERT OR
    *  IGNORE costs 2-5x as much per row and grows with the table; a key already there (a replay) fails
    *  it, and the group is merged again with OR IGNORE from the same staging rows (the ROLLBACK restored
-   *  them). A failure of both leaves nothing of the group stored and the staging tables empty. */
+   *  them). Any other failure, or of both, leaves nothing of the group stored and the staging tables empty. */
   private async store(records: SpoolRecord[]): Promise<void> {
     await this.loadMissingAnchors(records);
     const rows = emptyRows();
@@ -216,7 +216,9 @@ export class EdgeStore implements Upstream {
       ].join(";\n");
       try {
         await this.writer.run(merge(false));
-      } catch {
+      } catch (e) {
+        // Only a key already there is a replay; anything else (a full disk, a broken table) fails the group as it is.
+        if (!/Constraint Error/.test(String(e))) throw e;
         await this.writer.run("ROLLBACK").catch(() => undefined);
         await this.writer.run(merge(true));
       }
