@@ -91,6 +91,8 @@ export class Spool {
   /** Settled when the last commit finished (what durable() returns when nothing is pending). */
   private lastCommit: Promise<void> = Promise.resolve();
   private committing = false;
+  /** Any read-ahead reader at all (without one, nothing is scheduled per turn). */
+  private readonly anyAhead: boolean;
   /** Read-ahead readers will be woken for the records added in this turn of the event loop. */
   private wakingAhead = false;
   /** A write failed (disk full, I/O error): appends are refused until a probe of the disk succeeds. */
@@ -114,6 +116,7 @@ export class Spool {
     this.memory = new RecentRecords(options.memoryRecords ?? 20_000);
     const ahead = new Set(options.readAhead ?? []);
     for (const name of options.readers) this.readers.set(name, { acked: -1, next: 0, ahead: ahead.has(name), ackWanted: -1 });
+    this.anyAhead = options.readers.some((name) => ahead.has(name));
     this.checkpoint = new Checkpoint(dir, () => this.checkpointText(), (e) => this.fail(e), this.log);
   }
 
@@ -199,7 +202,7 @@ export class Spool {
       this.committing = true;
       queueMicrotask(() => void this.commitLoop());
     }
-    if (!this.wakingAhead) {
+    if (!this.wakingAhead && this.anyAhead) {
       // After this turn's I/O callbacks: every frame read in it makes one batch for the reader.
       this.wakingAhead = true;
       setImmediate(() => {

@@ -9,10 +9,8 @@
 // May touch: DIR (the database file and its WAL).
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import {
-  BIGINT, BOOLEAN, DOUBLE, DuckDBDataChunk, DuckDBInstance, INTEGER, StatementType, TIMESTAMPTZ, timestampTZValue, VARCHAR,
-  type DuckDBAppender, type DuckDBConnection, type DuckDBType, type DuckDBValue,
-} from "@duckdb/node-api";
+import { DuckDBInstance, StatementType, type DuckDBAppender, type DuckDBConnection } from "@duckdb/node-api";
+import { appendChunk, type Columns } from "./duck-append.js";
 import { deviceName, type SpoolRecord } from "../bridge/records.js";
 import type { Upstream } from "../bridge/upstream.js";
 import { addRecordRows, createTableSql, emptyRows, lastSeen, SessionClock, TABLES, type Row, type TableName } from "./rows.js";
@@ -26,14 +24,16 @@ const APPEND_CHUNK = 500;
  *  a group's 64,000 rows at once held the event loop ~40-90 ms). */
 const FLUSH_ROWS = 8 * APPEND_CHUNK;
 /** Yield to the event loop; if other work ran meanwhile (the bridge busy taking frames in and
- *  forwarding them), leave it as long again before going on: the store catches up once the burst is
- *  over, forwarding is not slowed by it (keeping pace in a burst, the store took forwarding from 0.78 to
- *  0.54 of a bare MQTT publisher; 0.76-0.99 with this). */
+ *  forwarding them), wait twice as long as that took (at most 40 ms) before going on: the store catches up
+ *  once the burst is over, forwarding is hardly slowed by it. In a burst, keeping pace, the store took
+ *  forwarding to 0.54 of a bare MQTT publisher (0.78 without the store); leaving it as long again, to
+ *  0.80-0.84 of the bridge alone; twice as long, 0.88-0.96, its ingest unchanged (28-29k rows/s);
+ *  three times (to 60 ms), 0.90-1.01 and ingest 10 % less. */
 async function yieldToLoop(): Promise<void> {
   const t0 = performance.now();
   await new Promise<void>((resolve) => setImmediate(resolve));
   const busy = performance.now() - t0;
-  if (busy > 1) await new Promise<void>((resolve) => setTimeout(resolve, Math.min(busy, 20)));
+  if (busy > 1) await new Promise<void>((resolve) => setTimeout(resolve, Math.min(2 * busy, 40)));
 }
 /** Statements /query runs: reading only (DuckDB's own classification of the prepared statement). */
 const READ_ONLY = new Set<number>([StatementType.SELECT, StatementType.EXPLAIN]);
@@ -57,18 +57,6 @@ export const STORE_MEMORY_DEFAULT = 256 * 1024 * 1024;
 /** A question asked of a bridge on a Pi must not hold a core for ever (it shares it with forwarding). */
 export const QUERY_TIMEOUT_MS = 30_000;
 
-/** A column as DuckDB takes it: its type, and a row's value made a value of that type. Appended a data
- *  chunk at a time (a typed array per column, one native call per string): a native call per value
- *  took twice as long. */
-interface Put { type: DuckDBType; value: (v: NonNullable<Row[number]>) => DuckDBValue }
-const PUTS: Record<string, Put> = {
-  VARCHAR: { type: VARCHAR, value: (v) => String(v) },
-  BIGINT: { type: BIGINT, value: (v) => BigInt(Math.trunc(Number(v))) },
-  INTEGER: { type: INTEGER, value: (v) => Math.trunc(Number(v)) },
-  DOUBLE: { type: DOUBLE, value: (v) => Number(v) },
-  BOOLEAN: { type: BOOLEAN, value: (v) => Boolean(v) },
-  TIMESTAMPTZ: { type: TIMESTAMPTZ, value: (v) => timestampTZValue(BigInt(Math.round((v as Date).getTime() * 1000))) },
-};
 const SEEN_COLUMNS = [{ duck: "VARCHAR" }, { duck: "TIMESTAMPTZ" }];
 /** Every this many groups stored, the anchors of all but each device's newest session are forgotten
  *  (bounded memory over months of reboots; one needed again, a late frame's, is read back from sessions). */
@@ -256,25 +244,13 @@ export class EdgeStore implements Upstream {
 
   /** Append rows to a staging table, APPEND_CHUNK rows per data chunk with a yield between, flushed every
    *  FLUSH_ROWS; false if there were none. */
-  private async append(table: string, columns: ReadonlyArray<{ duck: string }>, rows: Row[]): Promise<boolean> {
+  private async append(table: string, columns: Columns, rows: Row[]): Promise<boolean> {
     if (rows.length === 0) return false;
     const a = this.appenders.get(table.slice("stage_".length))!;
-    const puts = columns.map((c) => PUTS[c.duck]);
-    const types = puts.map((p) => p.type);
     for (let start = 0; start < rows.length; start += APPEND_CHUNK) {
       if (start > 0) await yieldToLoop();
       const n = Math.min(APPEND_CHUNK, rows.length - start);
-      const chunk = DuckDBDataChunk.create(types, n);
-      for (let c = 0; c < puts.length; c++) {
-        const vector = chunk.getColumnVector(c);
-        const value = puts[c].value;
-        for (let i = 0; i < n; i++) {
-          const v = rows[start + i][c];
-          vector.setItem(i, v === null || v === undefined ? null : value(v));
-        }
-        vector.flush();
-      }
-      a.appendDataChunk(chunk);
+      appendChunk(a, columns, rows, start, n);
       if ((start + n) % FLUSH_ROWS === 0) a.flushSync();
     }
     if (rows.length % FLUSH_ROWS !== 0) a.flushSync();

@@ -16,8 +16,9 @@ import { DuckDBInstance, StatementType, timestampTZValue, type DuckDBAppender, t
 import { Counter, Histogram } from "../bridge/metrics.js";
 import { deviceName, type SpoolRecord } from "../bridge/records.js";
 import type { Upstream } from "../bridge/upstream.js";
+import { appendRows, type Columns } from "./duck-append.js";
 import { queryResult } from "./query-result.js";
-import { addRecordRows, emptyRows, SessionClock, TABLES, type Row, type Rows, type TableName } from "./rows.js";
+import { addRecordRows, emptyRows, SessionClock, TABLES, type Rows, type TableName } from "./rows.js";
 import { parseRules, RulesError, type RuleSpec } from "./rules-file.js";
 import { BridgeTarget, frameKey, logRow, MqttTarget, type ResultRow } from "./rules-targets.js";
 
@@ -51,21 +52,9 @@ const WINDOWED: TableName[] = ["summaries", "events", "status", "logs"];
 const q = (name: string) => `"${name}"`;
 const copyRecord = (r: SpoolRecord): SpoolRecord => ({ device: r.device, session: r.session, seq: r.seq, rx: r.rx, frame: Uint8Array.from(r.frame!) });
 
-type Put = (a: DuckDBAppender, v: Row[number]) => void;
-function putter(duck: string): Put {
-  const orNull = (f: Put): Put => (a, v) => (v === null || v === undefined ? a.appendNull() : f(a, v));
-  switch (duck) {
-    case "VARCHAR": return orNull((a, v) => a.appendVarchar(String(v)));
-    case "BIGINT": return orNull((a, v) => a.appendBigInt(BigInt(Math.trunc(Number(v)))));
-    case "INTEGER": return orNull((a, v) => a.appendInteger(Math.trunc(Number(v)) | 0));
-    case "DOUBLE": return orNull((a, v) => a.appendDouble(Number(v)));
-    case "BOOLEAN": return orNull((a, v) => a.appendBoolean(Boolean(v)));
-    case "TIMESTAMPTZ": return orNull((a, v) => a.appendTimestampTZ(micros(v instanceof Date ? v.getTime() : Number(v))));
-    default: throw new Error(`rules: no appender for column type ${duck}`);
-  }
-}
 const micros = (ms: number) => timestampTZValue(BigInt(Math.round(ms * 1000)));
-const PUT = Object.fromEntries(TABLE_NAMES.map((t) => [t, TABLES[t].columns.map((c) => putter(c.duck))])) as Record<TableName, Put[]>;
+/** A windowed table's columns in the window store: its own, then the time the bridge received the row. */
+const WINDOW_COLUMNS = Object.fromEntries(TABLE_NAMES.map((t): [TableName, Columns] => [t, [...TABLES[t].columns, { duck: "TIMESTAMPTZ" }]])) as Record<TableName, Columns>;
 
 /** DuckDB's message with its "LINE n:" made a line of the file; the statement starts at `line`. */
 function duckMessage(e: unknown, line: number): { text: string; line: number } {
@@ -360,21 +349,14 @@ export class RulesUpstream implements Upstream {
       const ids = [...hellos].map((d) => `'${d.replace(/'/g, "''")}'`).join(", ");
       await this.duck(() => conn.run(`DELETE FROM ${schema}.devices WHERE device IN (${ids})`)); // a device's latest hello replaces its row
     }
-    const at = rx === undefined ? null : micros(rx);
     for (const t of TABLE_NAMES) {
       if (parts.every((rows) => rows[t].length === 0)) continue;
       const key = `${schema}.${t}`;
       let a = this.appenders.get(key);
       if (!a) this.appenders.set(key, (a = await this.duck(() => conn.createAppender(t, schema))));
-      const put = PUT[t];
-      const windowed = at !== null && WINDOWED.includes(t);
-      for (const rows of parts) {
-        for (const row of rows[t]) {
-          for (let i = 0; i < put.length; i++) put[i](a, row[i]);
-          if (windowed) a.appendTimestampTZ(at);
-          a.endRow();
-        }
-      }
+      const rows = parts.length === 1 ? parts[0][t] : parts.flatMap((p) => p[t]);
+      if (rx !== undefined && WINDOWED.includes(t)) appendRows(a, WINDOW_COLUMNS[t], rows.map((r) => [...r, rx]));
+      else appendRows(a, TABLES[t].columns, rows);
       a.flushSync();
       if (schema === "batch" && WINDOWED.includes(t)) this.filled.add(t);
     }

@@ -1,7 +1,7 @@
 // Benchmark of the edge store (issue 12, docs/store.md): with `iotfw bridge --store` in a child process,
 // (1) forwarding to mosquitto QoS 1 while storing, as fast as it goes, beside a bare MQTT.js publisher in
-// the same run (ratio, target >= 0.8), and the store's ingest in rows/s over the same bursts; (2) the
-// memory the store adds (RSS of a bridge with --store against one without, after the same frames);
+// the same run (ratio, target >= 0.8) and beside the same bridge without --store (the store's own cost),
+// and the store's ingest in rows/s over the same bursts; (2) the memory the store adds (RSS of a bridge with --store against one without, after the same frames);
 // (3) the docs' four questions on days of 100 env-station devices made with `iotfw simulate --speed
 // max` into a bridge with --store (cached under the temp folder), each query's median latency of 3, and
 // the store's size per device-day. One day by default (about 2-3 minutes to make here); the issue's
@@ -30,12 +30,16 @@ const range = (a: number[]) => `${int(Math.min(...a))}-${int(Math.max(...a))}`;
 async function forwarding(url: string): Promise<BenchResult[]> {
   const storeDir = join(tmpdir(), `iotfw-bench-store-${process.pid}`);
   const b = await BridgeChild.start(url, ["--store", storeDir]);
+  const alone = await BridgeChild.start(url); // the same bridge without --store: what the store costs
   try {
     const fleet = await Fleet.connect(b, CONNECTIONS, 1);
+    const aloneFleet = await Fleet.connect(alone, CONNECTIONS, 1);
     const bare = bareMessages(CONNECTIONS, BURST);
     await bridgeBurst(b, fleet, BURST);
+    await bridgeBurst(alone, aloneFleet, BURST);
     await barePublisher(url, bare);
     const bridgeRates: number[] = [];
+    const aloneRates: number[] = [];
     const bareRates: number[] = [];
     const storeRates: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -44,20 +48,28 @@ async function forwarding(url: string): Promise<BenchResult[]> {
       bridgeRates.push(await bridgeBurst(b, fleet, BURST));
       await waitFor(async () => (await b.scrape()).stored >= stored0 + BURST, "the burst stored", 300_000);
       storeRates.push(BURST / ((performance.now() - t0) / 1000)); // one event frame = one row
+      aloneRates.push(await bridgeBurst(alone, aloneFleet, BURST));
       bareRates.push(await barePublisher(url, bare));
     }
     fleet.close();
+    aloneFleet.close();
     const fwd = median(bridgeRates);
     const base = median(bareRates);
+    const withoutStore = median(aloneRates);
     return [
       {
         name: "bridge with --store: TCP -> spool -> mosquitto QoS 1 while storing, as fast as it goes", value: fwd, unit: "frames/s", baseline: base, ratio: fwd / base,
         note: `${int(BURST)} event frames at once on ${CONNECTIONS} connections, median of ${ROUNDS} alternating runs (bridge ${range(bridgeRates)}, bare ${range(bareRates)}); baseline: bare MQTT.js QoS 1 publisher, same broker and messages; target ratio >= 0.8`,
       },
+      {
+        name: "bridge with --store against the same bridge without it", value: fwd, unit: "frames/s", baseline: withoutStore, ratio: fwd / withoutStore,
+        note: `the store's own cost to forwarding; without --store ${range(aloneRates)}, whose ratio to the bare publisher is ${(withoutStore / base).toFixed(2)}`,
+      },
       { name: "store ingest (the same bursts, receipt to commit in DuckDB)", value: median(storeRates), unit: "rows/s", note: `event frames, one row each; ${range(storeRates)}` },
     ];
   } finally {
     await b.stop();
+    await alone.stop();
     rmSync(storeDir, { recursive: true, force: true });
   }
 }
