@@ -1,5 +1,5 @@
 // The rules file of `iotfw bridge --rules rules.sql` (docs/store.md "Rules"): statements separated by
-// `;`, each preceded by `-- key: value` lines (rule, to, every, window). This only splits the text into
+// `;`, each preceded by `-- key: value` lines (rule, to, every, window, relay). This only splits the text into
 // statements (quotes and comments respected, so a `;` inside a string does not end one) and reads the
 // header lines; the SQL itself is DuckDB's to judge (host/store/rules.ts prepares every statement).
 // Pure; touches nothing (the caller reads the file).
@@ -20,9 +20,12 @@ export interface RuleSpec {
   /** A window rule: evaluated every `everyMs` over the rows received in the last `windowMs`. */
   everyMs?: number;
   windowMs?: number;
+  /** `relay: yes`: tcp:// targets are sent the frames other bridges sent here too (a hub passing on its
+   *  bridges' events); by default they are not, so peers never echo. */
+  relay?: boolean;
 }
 
-const KEYS = ["rule", "to", "every", "window"] as const;
+const KEYS = ["rule", "to", "every", "window", "relay"] as const;
 
 /** "tcp://host:port", "mqtt://host:port/topic/levels", "log". */
 export function parseTarget(text: string, where: string): Target {
@@ -117,6 +120,12 @@ export function parseRules(text: string, file: string): RuleSpec[] {
       if (targets.some((t) => t.kind === "tcp")) throw new RulesError(`${where}: rule "${name}" is a window rule (every:) and cannot go to tcp:// (its rows are not frames); send it to mqtt:// or log`);
     } else if (header.window) {
       throw new RulesError(`${where}: rule "${name}" has "window:" without "every:"`);
+    }
+    if (header.relay) {
+      const v = header.relay[0];
+      if (v !== "yes" && v !== "no") throw new RulesError(`${where}: rule "${name}": "relay: ${v}" must be yes or no`);
+      if (!targets.some((t) => t.kind === "tcp")) throw new RulesError(`${where}: rule "${name}" has "relay:" but no tcp:// target (only frames sent to a bridge are relayed)`);
+      rule.relay = v === "yes";
     }
     rules.push(rule);
   }

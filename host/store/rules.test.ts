@@ -4,8 +4,9 @@
 // forwarding its own devices' rare events (a per-frame rule) to the other over tcp://: only the rule's
 // rows cross (the peer's store holds the alert events and nothing else of the other Pi's devices but
 // their HELLO), each once, and each store answers for its own summaries;
-// (b) a window rule publishing to a topic of a real mosquitto, and a per-frame rule to the log;
-// (c) rules refused at start with DuckDB's message and the file's line, and bad headers.
+// (b) a hub's rule relaying a bridge below's frames (relay: yes) and one that does not;
+// (c) a window rule publishing to a topic of a real mosquitto, and a per-frame rule to the log;
+// (d) rules refused at start with DuckDB's message and the file's line, and bad headers.
 // May touch: temp folders it creates, loopback ports, the processes it starts (mosquitto, bridges).
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -162,6 +163,41 @@ describe("bridge rules", () => {
     device.close();
   }, 120_000);
 
+  it("a hub's rule with relay: yes passes on the frames a bridge below sent; without it, only its own devices'", async () => {
+    const d = dir();
+    const [portHub, portC, portD] = [await freePort(), await freePort(), await freePort()];
+    const sink = (name: string, port: number) => bridge(["--listen", `tcp://127.0.0.1:${port}`, "--spool", join(d, name, "spool"), "--store", join(d, name, "store"), "--upstream", `file:${join(d, name, "up.ndjson")}`]);
+    const [c, dd] = await Promise.all([sink("c", portC), sink("d", portD)]);
+    writeFileSync(join(d, "hub.sql"), [
+      `-- rule: relayed\n-- to: tcp://127.0.0.1:${portC}\n-- relay: yes\nSELECT * FROM events;`,
+      `-- rule: own\n-- to: tcp://127.0.0.1:${portD}\nSELECT * FROM events;`, ""].join("\n"));
+    writeFileSync(join(d, "a.sql"), `-- rule: up\n-- to: tcp://127.0.0.1:${portHub}\nSELECT * FROM events;\n`);
+    const hub = await bridge(["--listen", `tcp://127.0.0.1:${portHub}`, "--spool", join(d, "hub", "spool"), "--upstream", `file:${join(d, "hub", "up.ndjson")}`, "--rules", join(d, "hub.sql")]);
+    const a = await bridge(["--listen", "tcp://127.0.0.1:0", "--spool", join(d, "a", "spool"), "--upstream", `file:${join(d, "a", "up.ndjson")}`, "--rules", join(d, "a.sql")]);
+    // Device 0x71 on the bridge below (its frames reach the hub relayed), device 0x72 on the hub itself.
+    const below = await TcpDevice.connect(a.ready.tcp);
+    const own = await TcpDevice.connect(hub.ready.tcp);
+    cleanups.push(() => { below.close(); own.close(); });
+    below.send(helloFrame(0x71));
+    own.send(helloFrame(0x72));
+    for (let seq = 1; seq <= 3; seq++) { below.send(eventFrame(0x71, seq)); own.send(eventFrame(0x72, seq)); }
+    const stored = (child: BridgeChild, name: string) => query(["--bridge", `http://127.0.0.1:${child.ready.http}`, "--spool", join(d, name, "spool")], "SELECT device, seq FROM events ORDER BY device, seq");
+    const both = [0x71, 0x72].flatMap((dev) => [1, 2, 3].map((seq) => ({ device: hex(dev), seq })));
+    await waitFor(async () => (await stored(c, "c")).length === 6, "both devices' events at the relay's target", 30_000);
+    expect(await stored(c, "c")).toEqual(both);
+    // The rule without relay: matched all six at the hub, sent only the hub's own device's.
+    const matched = async () => Number(/^iotfw_bridge_rule_rows_total\{rule="own"\} (\d+)/m.exec(await (await fetch(`http://127.0.0.1:${hub.ready.http}/metrics`)).text())?.[1] ?? 0);
+    await waitFor(async () => await matched() === 6, "the hub's rule saw every event", 30_000);
+    // Every frame the hub took confirmed by its rules (both targets acknowledged): what D has is all it gets.
+    const settled = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${hub.ready.http}/metrics`)).text();
+      const sum = (re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+      return sum(/^iotfw_bridge_frames_out_total\{upstream="rules"\} (\d+)/gm) === sum(/^iotfw_bridge_frames_in_total\{[^}]*\} (\d+)/gm);
+    };
+    await waitFor(settled, "the hub's rules confirmed every frame", 30_000);
+    expect(await stored(dd, "d")).toEqual(both.filter((r) => r.device === hex(0x72)));
+  }, 120_000);
+
   it("a window rule publishes to an MQTT topic; a per-frame rule writes to the log", async () => {
     const d = dir();
     const broker = await Mosquitto.start();
@@ -250,6 +286,8 @@ describe("bridge rules", () => {
       ["-- rule: x\n-- to: tcp://127.0.0.1:7600\nSELECT device, count(*) FROM events GROUP BY device;\n", "must select device, session and seq"],
       ["-- rule: x\n-- every: 10s\n-- to: tcp://127.0.0.1:7600\nSELECT * FROM events;\n", "is a window rule (every:) and cannot go to tcp://"],
       ["-- rule: x\n-- every: soon\n-- to: log\nSELECT 1;\n", /rules\.sql:1: every:/],
+      ["-- rule: x\n-- to: tcp://127.0.0.1:7600\n-- relay: maybe\nSELECT * FROM events;\n", 'rules.sql:1: rule "x": "relay: maybe" must be yes or no'],
+      ["-- rule: x\n-- to: log\n-- relay: yes\nSELECT * FROM events;\n", 'rule "x" has "relay:" but no tcp:// target'],
       ["-- rule: x\n-- to: log\nSELECT 1;\n-- rule: x\n-- to: log\nSELECT 2;\n", 'rule "x" is named twice'],
       ["-- to: log\nSELECT 1;\n", 'rules.sql:2: a statement without "-- rule: <name>" before it'],
       ["-- nothing here\n", "no rules"],

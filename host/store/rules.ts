@@ -307,8 +307,8 @@ export class RulesUpstream implements Upstream {
           const b = this.bridges.get(t.url)!;
           let set = frames.get(b);
           if (!set) frames.set(b, (set = new Set()));
-          // A frame another bridge relayed here is not sent on (two peers never echo each other's).
-          for (const row of result) { const r = byKey.get(frameKey(row.device, row.session, row.seq)); if (r && !r.relayed) set.add(r); }
+          // A frame another bridge sent here is not sent on (two peers never echo each other's) unless the rule relays.
+          for (const row of result) { const r = byKey.get(frameKey(row.device, row.session, row.seq)); if (r && (rule.relay || !r.relayed)) set.add(r); }
         } else if (t.kind === "mqtt") {
           sends.push(this.brokers.get(t.url)!.publish(t.topic, result));
         } else {
