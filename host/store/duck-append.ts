@@ -21,14 +21,15 @@ const CHUNK_FROM = 100;
 /** A column as DuckDB takes it: its type, a row's value made a value of that type, and that value
  *  appended on its own. */
 interface Put { type: DuckDBType; value: (v: NonNullable<Row[number]>) => DuckDBValue; append: (a: DuckDBAppender, v: NonNullable<Row[number]>) => void }
-const micros = (v: NonNullable<Row[number]>) => timestampTZValue(BigInt(Math.round((v instanceof Date ? v.getTime() : Number(v)) * 1000))); // a Date, or wall-clock ms
+/** A TIMESTAMPTZ value (microseconds) of a Date or of wall-clock ms. */
+export const timestampOf = (v: Date | number | string | boolean) => timestampTZValue(BigInt(Math.round((v instanceof Date ? v.getTime() : Number(v)) * 1000)));
 const PUTS: Record<string, Put> = {
   VARCHAR: { type: VARCHAR, value: (v) => String(v), append: (a, v) => a.appendVarchar(String(v)) },
   BIGINT: { type: BIGINT, value: (v) => BigInt(Math.trunc(Number(v))), append: (a, v) => a.appendBigInt(BigInt(Math.trunc(Number(v)))) },
   INTEGER: { type: INTEGER, value: (v) => Math.trunc(Number(v)) | 0, append: (a, v) => a.appendInteger(Math.trunc(Number(v)) | 0) },
   DOUBLE: { type: DOUBLE, value: (v) => Number(v), append: (a, v) => a.appendDouble(Number(v)) },
   BOOLEAN: { type: BOOLEAN, value: (v) => Boolean(v), append: (a, v) => a.appendBoolean(Boolean(v)) },
-  TIMESTAMPTZ: { type: TIMESTAMPTZ, value: micros, append: (a, v) => a.appendTimestampTZ(micros(v)) },
+  TIMESTAMPTZ: { type: TIMESTAMPTZ, value: timestampOf, append: (a, v) => a.appendTimestampTZ(timestampOf(v)) },
 };
 
 const putsOf = new WeakMap<Columns, Put[]>();

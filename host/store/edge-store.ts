@@ -191,9 +191,9 @@ export class EdgeStore implements Upstream {
         addRecordRows(records[i], this.clock, rows);
         if ((i + 1) % APPEND_CHUNK === 0) await yieldToLoop();
       }
-      for (const t of INSERTED) if (await this.append(`stage_${t}`, TABLES[t].columns, rows[t])) staged.push(t);
-      const hellos = await this.append("stage_devices", TABLES.devices.columns, newestHellos(rows.devices));
-      await this.append("stage_seen", SEEN_COLUMNS, [...lastSeen(records)].map(([device, t]) => [device, t] as Row));
+      for (const t of INSERTED) if (await this.append(t, TABLES[t].columns, rows[t])) staged.push(t);
+      const hellos = await this.append("devices", TABLES.devices.columns, newestHellos(rows.devices));
+      await this.append("seen", SEEN_COLUMNS, [...lastSeen(records)].map(([device, t]) => [device, t] as Row));
       const merge = (ignore: boolean) => [
         "BEGIN TRANSACTION",
         ...staged.map((t) => `INSERT ${ignore ? "OR IGNORE " : ""}INTO ${t} SELECT * FROM stage_${t}`),
@@ -242,11 +242,11 @@ export class EdgeStore implements Upstream {
     for (const [device, session, anchor] of found.getRowsJS()) this.clock.remember(String(device), Number(session), Number(anchor));
   }
 
-  /** Append rows to a staging table, APPEND_CHUNK rows per data chunk with a yield between, flushed every
+  /** Append rows to a table's staging table (stage_<table>), APPEND_CHUNK rows per data chunk with a yield between, flushed every
    *  FLUSH_ROWS; false if there were none. */
   private async append(table: string, columns: Columns, rows: Row[]): Promise<boolean> {
     if (rows.length === 0) return false;
-    const a = this.appenders.get(table.slice("stage_".length))!;
+    const a = this.appenders.get(table)!;
     for (let start = 0; start < rows.length; start += APPEND_CHUNK) {
       if (start > 0) await yieldToLoop();
       const n = Math.min(APPEND_CHUNK, rows.length - start);

@@ -12,11 +12,11 @@
 // strings and filters on the rows loaded later; the statement is prepared only to check it at start.
 // May touch: the rules file (read), the targets' connections, an in-memory DB.
 import { readFileSync } from "node:fs";
-import { DuckDBInstance, StatementType, timestampTZValue, type DuckDBAppender, type DuckDBConnection } from "@duckdb/node-api";
+import { DuckDBInstance, StatementType, type DuckDBAppender, type DuckDBConnection } from "@duckdb/node-api";
 import { Counter, Histogram } from "../bridge/metrics.js";
 import { deviceName, type SpoolRecord } from "../bridge/records.js";
 import type { Upstream } from "../bridge/upstream.js";
-import { appendRows, type Columns } from "./duck-append.js";
+import { appendRows, timestampOf, type Columns } from "./duck-append.js";
 import { queryResult } from "./query-result.js";
 import { addRecordRows, emptyRows, SessionClock, TABLES, type Rows, type TableName } from "./rows.js";
 import { parseRules, RulesError, type RuleSpec } from "./rules-file.js";
@@ -52,7 +52,6 @@ const WINDOWED: TableName[] = ["summaries", "events", "status", "logs"];
 const q = (name: string) => `"${name}"`;
 const copyRecord = (r: SpoolRecord): SpoolRecord => ({ device: r.device, session: r.session, seq: r.seq, rx: r.rx, frame: Uint8Array.from(r.frame!) });
 
-const micros = (ms: number) => timestampTZValue(BigInt(Math.round(ms * 1000)));
 /** A windowed table's columns in the window store: its own, then the time the bridge received the row. */
 const WINDOW_COLUMNS = Object.fromEntries(TABLE_NAMES.map((t): [TableName, Columns] => [t, [...TABLES[t].columns, { duck: "TIMESTAMPTZ" }]])) as Record<TableName, Columns>;
 
@@ -204,7 +203,7 @@ export class RulesUpstream implements Upstream {
     const every = Math.min(...this.windowed.map((r) => r.everyMs ?? Infinity));
     if (this.windowed.length) {
       this.timers.push(setInterval(() => {
-        const cut = micros(Date.now() - longest);
+        const cut = timestampOf(Date.now() - longest);
         void Promise.all(WINDOWED.map((t) => this.duck(() => this.windowConn.run(`DELETE FROM wstore.${t} WHERE _rx < $1`, [cut])))).catch((e: Error) => this.options.log(`rules: pruning the window: ${e.message}`));
       }, Math.max(1000, every)));
     }
@@ -385,7 +384,7 @@ export class RulesUpstream implements Upstream {
     if (rule.running || this.closed) return; // the last evaluation is still publishing
     rule.running = true;
     try {
-      await this.duck(() => this.windowConn.run("UPDATE wstore.cutoff SET since = $1 WHERE rule = $2", [micros(Date.now() - rule.windowMs!), rule.index]));
+      await this.duck(() => this.windowConn.run("UPDATE wstore.cutoff SET since = $1 WHERE rule = $2", [timestampOf(Date.now() - rule.windowMs!), rule.index]));
       const result = await this.run(rule);
       if (!result?.length) return;
       await Promise.all(rule.targets.map(async (t) => {
